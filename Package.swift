@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "ckstore",
+  products: [
+    .library(name: "CKStore", targets: ["CKStore"]),
+    .library(name: "CKEngine", targets: ["CKEngine"]),
+    .executable(name: "ckstore", targets: ["CkstoreCLI"]),
+    .executable(name: "ckbench", targets: ["CKBench"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    .systemLibrary(
+      name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+    .systemLibrary(
+      name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+    // The store: content-addressed tensors, trees, commits, refs. Knows nothing of training.
+    .target(name: "CKStore", dependencies: ["CZstd", "CCrypto"]),
+    // The training engine: tensors, kernels, autodiff, layers, optimizers. Knows nothing of the store.
+    .target(
+      name: "CKEngine",
+      resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")]),
+    .executableTarget(
+      name: "CkstoreCLI",
+      dependencies: [
+        "CKStore", "CKEngine",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .executableTarget(
+      name: "CKBench",
+      dependencies: [
+        "CKStore", "CKEngine",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .testTarget(name: "CKStoreTests", dependencies: ["CKStore"]),
+    .testTarget(name: "CKEngineTests", dependencies: ["CKEngine"]),
+    .testTarget(name: "CkstoreCLITests", dependencies: ["CKStore"]),
+  ]
+)

@@ -1,0 +1,6 @@
+import CKEngine
+import Testing
+
+@Suite struct EngineSmokeTests {
+  @Test func versionIsSet() { #expect(!CKEngine.version.isEmpty) }
+}
