@@ -1,0 +1,58 @@
+import Foundation
+
+/// The one writer of a branch: holds the branch's writer lock while it lives, so that a second
+/// writer (in this process or another) gets a `locked` error instead of racing for the ref.
+public final class BranchWriter: @unchecked Sendable {
+  /// The store written to.
+  public let store: Store
+  /// The branch this writer appends to.
+  public let branch: String
+  private let lock: FileLock
+
+  init(store: Store, branch: String) throws {
+    try RefName.validate(branch, kind: "branch")
+    let lockPath = store.root + "/locks/heads/" + branch.replacingOccurrences(of: "/", with: "%2F")
+    guard let lock = try FileLock.tryAcquire(lockPath, .exclusive) else {
+      throw StoreError(.locked, "branch '\(branch)' already has a writer (lock \(lockPath))")
+    }
+    self.store = store
+    self.branch = branch
+    self.lock = lock
+  }
+
+  /// Commits `tensors` as the branch's next checkpoint and moves the branch to it.
+  ///
+  /// Write order: chunks, trees, commit, then the ref (compare-and-swap). If the process dies at
+  /// any point, the branch still names the previous complete commit.
+  @discardableResult
+  public func commit(
+    _ tensors: [TensorData], step: Int64, message: String = "",
+    metrics: [String: Double] = [:], metadata: [String: String] = [:]
+  ) throws -> Commit {
+    try store.writeCommit(
+      tensors, branch: branch, step: step, message: message, metrics: metrics,
+      metadata: metadata)
+  }
+
+  /// Releases the branch early (it is released on deinit otherwise).
+  public func close() { lock.unlock() }
+}
+
+extension Store {
+  /// Takes the writer lock of `branch`; throws `locked` if another writer has it.
+  public func writer(branch: String) throws -> BranchWriter {
+    try BranchWriter(store: self, branch: branch)
+  }
+
+  /// Commits `tensors` to `branch` (taking and releasing its writer lock around the commit).
+  @discardableResult
+  public func commit(
+    _ tensors: [TensorData], to branch: String, step: Int64, message: String = "",
+    metrics: [String: Double] = [:], metadata: [String: String] = [:]
+  ) throws -> Commit {
+    let writer = try self.writer(branch: branch)
+    defer { writer.close() }
+    return try writer.commit(
+      tensors, step: step, message: message, metrics: metrics, metadata: metadata)
+  }
+}

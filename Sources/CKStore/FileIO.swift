@@ -1,0 +1,151 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Durable file operations: the only place the store talks to the file system directly.
+///
+/// Every write goes to a temporary file, is fsynced, renamed into place, and (by the caller, in
+/// batches) its folder is fsynced, so a reader sees either the old file or the complete new one.
+enum FileIO {
+  static func exists(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0
+  }
+
+  static func isDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+  }
+
+  static func fileSize(_ path: String) -> Int? {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return nil }
+    return Int(st.st_size)
+  }
+
+  static func makeDirectory(_ path: String) throws {
+    if mkdir(path, 0o755) != 0 && errno != EEXIST {
+      throw StoreError.io("cannot create folder", path: path, errno: errno)
+    }
+  }
+
+  static func makeDirectories(_ path: String) throws {
+    if isDirectory(path) { return }
+    let parent = (path as NSString).deletingLastPathComponent
+    if !parent.isEmpty && parent != path { try makeDirectories(parent) }
+    try makeDirectory(path)
+  }
+
+  /// Reads a whole file.
+  static func read(_ path: String) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw StoreError.io("cannot open", path: path, errno: errno) }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw StoreError.io("cannot stat", path: path, errno: errno) }
+    let size = Int(st.st_size)
+    var buffer = [UInt8](repeating: 0, count: size)
+    var done = 0
+    try buffer.withUnsafeMutableBytes { raw in
+      while done < size {
+        let n = Glibc.read(fd, raw.baseAddress! + done, size - done)
+        if n < 0 {
+          if errno == EINTR { continue }
+          throw StoreError.io("cannot read", path: path, errno: errno)
+        }
+        if n == 0 { break }
+        done += n
+      }
+    }
+    if done < size { buffer.removeSubrange(done...) }
+    return buffer
+  }
+
+  static func readString(_ path: String) throws -> String {
+    String(decoding: try read(path), as: UTF8.self)
+  }
+
+  static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+    var done = 0
+    while done < bytes.count {
+      let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw StoreError.io("cannot write", path: path, errno: errno)
+      }
+      done += n
+    }
+  }
+
+  /// Writes `parts` to `tempPath`, fsyncs it, and renames it to `path`. The caller fsyncs the
+  /// folder (see `syncDirectory`) before anything that depends on the file is published.
+  static func writeAtomically(
+    _ parts: [UnsafeRawBufferPointer], to path: String, tempPath: String
+  ) throws {
+    let fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw StoreError.io("cannot create", path: tempPath, errno: errno) }
+    do {
+      for part in parts { try writeAll(fd, part, path: tempPath) }
+      guard fsync(fd) == 0 else {
+        throw StoreError.io("cannot fsync", path: tempPath, errno: errno)
+      }
+    } catch {
+      close(fd)
+      unlink(tempPath)
+      throw error
+    }
+    close(fd)
+    guard rename(tempPath, path) == 0 else {
+      let code = errno
+      unlink(tempPath)
+      throw StoreError.io("cannot rename into place", path: path, errno: code)
+    }
+  }
+
+  static func writeAtomically(_ bytes: [UInt8], to path: String, tempPath: String) throws {
+    try bytes.withUnsafeBytes { try writeAtomically([$0], to: path, tempPath: tempPath) }
+  }
+
+  /// Makes a folder's entries (renames, creations) durable.
+  static func syncDirectory(_ path: String) throws {
+    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { throw StoreError.io("cannot open folder", path: path, errno: errno) }
+    defer { close(fd) }
+    if fsync(fd) != 0 && errno != EINVAL {
+      throw StoreError.io("cannot fsync folder", path: path, errno: errno)
+    }
+  }
+
+  /// Appends one record to a log file and fsyncs it.
+  static func append(_ bytes: [UInt8], to path: String) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw StoreError.io("cannot open", path: path, errno: errno) }
+    defer { close(fd) }
+    try bytes.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+    guard fsync(fd) == 0 else { throw StoreError.io("cannot fsync", path: path, errno: errno) }
+  }
+
+  static func remove(_ path: String) throws {
+    if unlink(path) != 0 && errno != ENOENT {
+      throw StoreError.io("cannot remove", path: path, errno: errno)
+    }
+  }
+
+  static func removeTree(_ path: String) {
+    try? FileManager.default.removeItem(atPath: path)
+  }
+
+  static func list(_ path: String) -> [String] {
+    (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+  }
+
+  static func modificationTime(_ path: String) -> Double? {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return nil }
+    return Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+  }
+}

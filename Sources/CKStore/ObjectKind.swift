@@ -1,0 +1,67 @@
+/// What an object holds. Raw values are the on-disk codes in each object's header.
+public enum ObjectKind: UInt8, Sendable, Codable, CustomStringConvertible {
+  /// A run of a tensor's canonical bytes.
+  case chunk = 1
+  /// A manifest tree: named tensors and subtrees.
+  case tree = 2
+  /// A commit: tree, parents, step, time, message, metrics, metadata.
+  case commit = 3
+
+  /// The lowercase name.
+  public var description: String {
+    switch self {
+    case .chunk: return "chunk"
+    case .tree: return "tree"
+    case .commit: return "commit"
+    }
+  }
+}
+
+/// How an object's payload is encoded on disk. Ids never depend on it.
+enum Codec: UInt8 {
+  /// The payload is stored as it is.
+  case none = 0
+  /// The payload is one zstd frame.
+  case zstd = 1
+}
+
+/// The 16-byte header that starts every object file.
+struct ObjectHeader {
+  static let magic: [UInt8] = Array("CKOB".utf8)
+  static let size = 16
+  static let version: UInt8 = 1
+
+  var kind: ObjectKind
+  var codec: Codec
+  var length: UInt64
+
+  func encoded() -> [UInt8] {
+    var w = ByteWriter()
+    w.raw(Self.magic)
+    w.u8(Self.version)
+    w.u8(kind.rawValue)
+    w.u8(codec.rawValue)
+    w.u8(0)
+    w.u64(length)
+    return w.bytes
+  }
+
+  static func decode(_ bytes: [UInt8], object: String) throws -> ObjectHeader {
+    var r = ByteReader(Array(bytes.prefix(size)), object: object)
+    guard try r.raw(4) == magic else {
+      throw StoreError(.corruptObject, "object \(object): bad magic (not a ckstore object)")
+    }
+    let version = try r.u8()
+    guard version == Self.version else {
+      throw StoreError(.corruptObject, "object \(object): unknown object version \(version)")
+    }
+    guard let kind = ObjectKind(rawValue: try r.u8()) else {
+      throw StoreError(.corruptObject, "object \(object): unknown object kind")
+    }
+    guard let codec = Codec(rawValue: try r.u8()) else {
+      throw StoreError(.corruptObject, "object \(object): unknown codec")
+    }
+    _ = try r.u8()
+    return ObjectHeader(kind: kind, codec: codec, length: try r.u64())
+  }
+}

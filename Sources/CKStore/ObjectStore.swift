@@ -1,0 +1,180 @@
+import Foundation
+
+/// The immutable object files under `objects/`: write once, read with verification, delete only
+/// through gc.
+final class ObjectStore: @unchecked Sendable {
+  /// What a write did.
+  struct PutResult {
+    /// The object's id.
+    var id: ObjectID
+    /// Bytes of the object file written now; 0 when the object was already present.
+    var storedBytes: Int
+  }
+
+  let objectsPath: String
+  let compressionLevel: Int32
+  private let scratch: ScratchSpace
+  private let lock = NSLock()
+  private var directoriesToSync: Set<String> = []
+
+  init(root: String, compressionLevel: Int32, scratch: ScratchSpace) {
+    self.objectsPath = root + "/objects"
+    self.compressionLevel = compressionLevel
+    self.scratch = scratch
+  }
+
+  func path(for id: ObjectID) -> String {
+    let hex = id.hex
+    return "\(objectsPath)/\(hex.prefix(2))/\(hex.dropFirst(2))"
+  }
+
+  func contains(_ id: ObjectID) -> Bool { FileIO.exists(path(for: id)) }
+
+  /// Stores `payload` as an object of `kind` unless an object with its id exists. `id`, when
+  /// given, must be the payload's SHA-256 (callers that hashed already pass it to avoid rehashing).
+  func put(
+    _ kind: ObjectKind, _ payload: UnsafeRawBufferPointer, id known: ObjectID? = nil
+  ) throws -> PutResult {
+    let id = known ?? SHA256.hash(payload)
+    let target = path(for: id)
+    if FileIO.exists(target) { return PutResult(id: id, storedBytes: 0) }
+    let fanout = (target as NSString).deletingLastPathComponent
+    if !FileIO.isDirectory(fanout) {
+      try FileIO.makeDirectory(fanout)
+      markForSync(objectsPath)
+    }
+    var codec = Codec.none
+    var compressed: [UInt8] = []
+    if kind == .chunk && payload.count > 0 {
+      compressed = try Zstd.compress(payload, level: compressionLevel)
+      // Incompressible data is stored as it is: same id, no decompression cost on read.
+      if compressed.count < payload.count { codec = .zstd }
+    }
+    let header = ObjectHeader(kind: kind, codec: codec, length: UInt64(payload.count)).encoded()
+    let body = codec == .zstd ? compressed : []
+    try header.withUnsafeBytes { h in
+      try body.withUnsafeBytes { c in
+        try FileIO.writeAtomically(
+          [h, codec == .zstd ? c : payload], to: target, tempPath: try scratch.newTempPath())
+      }
+    }
+    markForSync(fanout)
+    let stored = header.count + (codec == .zstd ? compressed.count : payload.count)
+    return PutResult(id: id, storedBytes: stored)
+  }
+
+  func put(_ kind: ObjectKind, _ payload: [UInt8]) throws -> PutResult {
+    try payload.withUnsafeBytes { try put(kind, $0) }
+  }
+
+  /// Fsyncs every folder that received a new object since the last call, so that everything
+  /// written so far is durable before something that refers to it is published.
+  func syncPending() throws {
+    let dirs: Set<String> = lock.withLock {
+      defer { directoriesToSync.removeAll() }
+      return directoriesToSync
+    }
+    for dir in dirs.sorted(by: >) { try FileIO.syncDirectory(dir) }
+  }
+
+  private func markForSync(_ dir: String) {
+    lock.withLock { _ = directoriesToSync.insert(dir) }
+  }
+
+  /// Reads an object's header.
+  func header(_ id: ObjectID) throws -> ObjectHeader {
+    let file = try readFile(id)
+    return try ObjectHeader.decode(file, object: id.hex)
+  }
+
+  /// Reads, decodes and verifies an object; throws `corruptObject` when its content does not hash
+  /// to `id` and `objectNotFound` when it is missing.
+  func get(_ id: ObjectID, as kind: ObjectKind? = nil) throws -> [UInt8] {
+    let file = try readFile(id)
+    let header = try ObjectHeader.decode(file, object: id.hex)
+    if let kind, header.kind != kind {
+      throw StoreError(
+        .corruptObject, "object \(id.hex) is a \(header.kind), expected a \(kind)")
+    }
+    var payload = [UInt8](repeating: 0, count: Int(header.length))
+    try payload.withUnsafeMutableBytes { out in
+      try decodeBody(file, header: header, into: out, id: id)
+    }
+    return payload
+  }
+
+  /// Reads a chunk straight into `output`, which must be exactly the chunk's length.
+  func read(chunk id: ObjectID, into output: UnsafeMutableRawBufferPointer) throws {
+    let file = try readFile(id)
+    let header = try ObjectHeader.decode(file, object: id.hex)
+    guard header.kind == .chunk, Int(header.length) == output.count else {
+      throw StoreError(
+        .corruptObject,
+        "object \(id.hex): expected a chunk of \(output.count) bytes, found a \(header.kind) of \(header.length)"
+      )
+    }
+    try decodeBody(file, header: header, into: output, id: id)
+  }
+
+  private func decodeBody(
+    _ file: [UInt8], header: ObjectHeader, into out: UnsafeMutableRawBufferPointer, id: ObjectID
+  ) throws {
+    try file.withUnsafeBytes { raw in
+      let body = UnsafeRawBufferPointer(rebasing: raw[ObjectHeader.size...])
+      switch header.codec {
+      case .none:
+        guard body.count == out.count else {
+          throw StoreError(
+            .corruptObject,
+            "object \(id.hex): \(body.count) bytes stored, header says \(out.count)")
+        }
+        if body.count > 0 { out.copyMemory(from: body) }
+      case .zstd:
+        try Zstd.decompress(body, into: out, object: id.hex)
+      }
+    }
+    let actual = SHA256.hash(UnsafeRawBufferPointer(out))
+    guard actual == id else {
+      throw StoreError(.corruptObject, "object \(id.hex): content hashes to \(actual.hex)")
+    }
+  }
+
+  private func readFile(_ id: ObjectID) throws -> [UInt8] {
+    let p = path(for: id)
+    do {
+      let file = try FileIO.read(p)
+      guard file.count >= ObjectHeader.size else {
+        throw StoreError(
+          .corruptObject, "object \(id.hex): file is \(file.count) bytes, shorter than a header")
+      }
+      return file
+    } catch let error as StoreError where error.code == .io && !FileIO.exists(p) {
+      throw StoreError(.objectNotFound, "object \(id.hex) is missing")
+    }
+  }
+
+  /// Every object id in the store, with its file size.
+  func all() -> [(id: ObjectID, size: Int)] {
+    var out: [(ObjectID, Int)] = []
+    for fan in FileIO.list(objectsPath) where fan.utf8.count == 2 {
+      let dir = objectsPath + "/" + fan
+      for rest in FileIO.list(dir) {
+        guard let id = ObjectID(hex: fan + rest) else { continue }
+        out.append((id, FileIO.fileSize(dir + "/" + rest) ?? 0))
+      }
+    }
+    return out
+  }
+
+  /// Ids whose hex form starts with `prefix` (lowercase hex, at least 2 digits).
+  func ids(withPrefix prefix: String) -> [ObjectID] {
+    let fan = String(prefix.prefix(2))
+    let rest = prefix.dropFirst(2)
+    return FileIO.list(objectsPath + "/" + fan).filter { $0.hasPrefix(rest) }
+      .compactMap { ObjectID(hex: fan + $0) }
+  }
+
+  func delete(_ id: ObjectID) throws {
+    try FileIO.remove(path(for: id))
+  }
+}

@@ -1,0 +1,81 @@
+extension Store {
+  /// Resolves a revision to a commit.
+  ///
+  /// Accepted forms: `HEAD`, a branch, a tag, a full or abbreviated (≥ 4 hex digits) commit id,
+  /// `step-N` (the newest commit with step N on the current branch), `BRANCH:step-N`, and any of
+  /// these followed by `~N` (N first parents back). An ambiguous prefix throws
+  /// `ambiguousRevision` listing the candidates; anything else unknown throws `unknownRevision`.
+  public func resolve(_ revision: String) throws -> Commit {
+    if let tilde = revision.lastIndex(of: "~") {
+      let base = String(revision[..<tilde])
+      let countText = revision[revision.index(after: tilde)...]
+      guard let back = countText.isEmpty ? 1 : Int(countText), back >= 0 else {
+        throw StoreError(.unknownRevision, "bad revision '\(revision)': '~' takes a count")
+      }
+      var c = try resolve(base)
+      for _ in 0..<back {
+        guard let parent = c.parents.first else {
+          throw StoreError(
+            .unknownRevision, "revision '\(revision)': \(c.id.short) has no parent")
+        }
+        c = try commit(parent)
+      }
+      return c
+    }
+    if let colon = revision.firstIndex(of: ":") {
+      let branch = String(revision[..<colon])
+      let rest = String(revision[revision.index(after: colon)...])
+      guard let step = Self.parseStep(rest) else {
+        throw StoreError(.unknownRevision, "bad revision '\(revision)': expected BRANCH:step-N")
+      }
+      return try commit(step: step, onBranch: branch, revision: revision)
+    }
+    if let step = Self.parseStep(revision) {
+      return try commit(step: step, onBranch: try currentBranch(), revision: revision)
+    }
+    if revision == "HEAD" || revision == "@" {
+      let branch = try currentBranch()
+      guard let id = try head(of: branch) else {
+        throw StoreError(.unknownRevision, "HEAD: branch '\(branch)' has no commits yet")
+      }
+      return try commit(id)
+    }
+    for ref in [revision, RefStore.branchRef(revision), RefStore.tagRef(revision)]
+    where ref.hasPrefix("refs/") && !ref.contains("..") {
+      if let id = try refs.read(ref) { return try commit(id) }
+    }
+    let lower = revision.lowercased()
+    if lower.count >= 4, lower.utf8.allSatisfy({ ObjectID.nibble($0) != nil }) {
+      let candidates = try objects.ids(withPrefix: lower).filter {
+        (try? objects.header($0).kind) == .commit
+      }
+      if candidates.count == 1 { return try commit(candidates[0]) }
+      if candidates.count > 1 {
+        let list = candidates.map(\.short).joined(separator: ", ")
+        throw StoreError(
+          .ambiguousRevision, "revision '\(revision)' is ambiguous; candidates: \(list)")
+      }
+    }
+    throw StoreError(.unknownRevision, "unknown revision '\(revision)' (no branch, tag or commit)")
+  }
+
+  private static func parseStep(_ text: String) -> Int64? {
+    guard text.hasPrefix("step-") else { return nil }
+    return Int64(text.dropFirst(5))
+  }
+
+  private func commit(step: Int64, onBranch branch: String, revision: String) throws -> Commit {
+    guard let headID = try head(of: branch) else {
+      throw StoreError(
+        .unknownRevision, "revision '\(revision)': branch '\(branch)' does not exist")
+    }
+    var next: ObjectID? = headID
+    while let id = next {
+      let c = try commit(id)
+      if c.step == step { return c }
+      next = c.parents.first
+    }
+    throw StoreError(
+      .unknownRevision, "revision '\(revision)': no commit with step \(step) on branch '\(branch)'")
+  }
+}

@@ -1,0 +1,131 @@
+import Foundation
+
+extension Store {
+  /// The commit pipeline (callers hold the branch's writer lock).
+  func writeCommit(
+    _ tensors: [TensorData], branch: String, step: Int64, message: String,
+    metrics: [String: Double], metadata: [String: String]
+  ) throws -> Commit {
+    var seen = Set<String>()
+    for t in tensors where !seen.insert(t.name).inserted {
+      throw StoreError(.invalidName, "tensor '\(t.name)' appears twice in one snapshot")
+    }
+    // gc deletes only while holding this lock exclusively, so nothing this commit relies on
+    // (new or deduplicated) can vanish before the ref names it.
+    let gcGuard = try FileLock.acquire(gcLockPath, .shared)
+    defer { gcGuard.unlock() }
+
+    let parent = try head(of: branch)
+    let (infos, chunkBytesAdded) = try writeChunks(tensors)
+    let (rootTree, treeBytesAdded) = try writeTrees(infos)
+    try objects.syncPending()
+
+    var commit = Commit(
+      id: rootTree, tree: rootTree, parents: parent.map { [$0] } ?? [], step: step,
+      time: Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded() / 1000),
+      message: message, metrics: metrics, metadata: metadata,
+      logicalBytes: Int64(tensors.reduce(0) { $0 + $1.bytes.count }),
+      addedBytes: Int64(chunkBytesAdded + treeBytesAdded))
+    let stored = try objects.put(.commit, commit.encoded())
+    commit.id = stored.id
+    try objects.syncPending()
+    try refs.update(
+      RefStore.branchRef(branch), to: commit.id, expected: parent,
+      message: "commit: step \(step)")
+    return commit
+  }
+
+  /// Hashes, compresses and writes every chunk, on all cores.
+  private func writeChunks(_ tensors: [TensorData]) throws -> ([TensorInfo], Int) {
+    struct Job {
+      let tensor: Int
+      let range: Range<Int>
+    }
+    var infos: [TensorInfo] = []
+    var jobs: [Job] = []
+    var firstJob: [Int] = []
+    for (i, t) in tensors.enumerated() {
+      let chunkBytes = TensorInfo.chunkBytes(
+        dtype: t.dtype, shape: t.shape, byteCount: t.bytes.count,
+        target: configuration.chunkSize)
+      let info = TensorInfo(
+        name: t.name, dtype: t.dtype, shape: t.shape, byteCount: t.bytes.count,
+        chunkBytes: chunkBytes, chunks: [])
+      firstJob.append(jobs.count)
+      for range in info.chunkRanges { jobs.append(Job(tensor: i, range: range)) }
+      infos.append(info)
+    }
+    let results = try parallelMap(jobs.count) { j -> ObjectStore.PutResult in
+      let job = jobs[j]
+      return try tensors[job.tensor].bytes.withUnsafeBytes { raw in
+        try objects.put(.chunk, UnsafeRawBufferPointer(rebasing: raw[job.range]))
+      }
+    }
+    for i in infos.indices {
+      let count = infos[i].chunkRanges.count
+      infos[i].chunks = results[firstJob[i]..<firstJob[i] + count].map(\.id)
+    }
+    return (infos, results.reduce(0) { $0 + $1.storedBytes })
+  }
+
+  /// Builds the hierarchical manifest bottom-up and writes each tree object.
+  private func writeTrees(_ infos: [TensorInfo]) throws -> (ObjectID, Int) {
+    final class Folder {
+      var folders: [String: Folder] = [:]
+      var tensors: [String: TensorInfo] = [:]
+    }
+    let root = Folder()
+    for info in infos {
+      let keys = TensorName.keys(of: info.name)
+      var folder = root
+      for key in keys.dropLast() {
+        if let next = folder.folders[key] {
+          folder = next
+        } else {
+          let next = Folder()
+          folder.folders[key] = next
+          folder = next
+        }
+      }
+      folder.tensors[keys.last!] = info
+    }
+    var added = 0
+    func write(_ folder: Folder) throws -> ObjectID {
+      var entries: [(key: String, entry: TreeEntry)] = []
+      for (key, sub) in folder.folders { entries.append((key, .tree(try write(sub)))) }
+      for (key, info) in folder.tensors { entries.append((key, .tensor(info))) }
+      entries.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+      let result = try objects.put(.tree, Tree(entries: entries).encoded())
+      added += result.storedBytes
+      return result.id
+    }
+    return (try write(root), added)
+  }
+}
+
+/// Runs `body` for 0..<count on all cores and returns the results in order; rethrows the first
+/// error (by index) after every iteration has finished.
+func parallelMap<T>(_ count: Int, _ body: (Int) throws -> T) throws -> [T] {
+  try withoutActuallyEscaping(body) { body in
+    let box = ParallelResults(count: count, body: body)
+    DispatchQueue.concurrentPerform(iterations: count) { box.run($0) }
+    return try box.results.map { try $0!.get() }
+  }
+}
+
+/// The shared state of one `parallelMap`: each iteration writes only its own slot.
+private final class ParallelResults<T>: @unchecked Sendable {
+  var results: [Result<T, Error>?]
+  let body: (Int) throws -> T
+  private let lock = NSLock()
+
+  init(count: Int, body: @escaping (Int) throws -> T) {
+    self.results = Array(repeating: nil, count: count)
+    self.body = body
+  }
+
+  func run(_ i: Int) {
+    let r = Result { try body(i) }
+    lock.withLock { results[i] = r }
+  }
+}

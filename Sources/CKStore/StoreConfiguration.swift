@@ -1,0 +1,38 @@
+/// Settings recorded in a store's `config` file when it is created.
+public struct StoreConfiguration: Codable, Equatable, Sendable {
+  /// The on-disk format version this build writes and reads.
+  public static let currentFormatVersion = 1
+  /// Default chunk size: 1 MiB (see docs/FORMAT.md, "Chunks", for the measurement behind it).
+  public static let defaultChunkSize = 1 << 20
+
+  /// The store's format version.
+  public var formatVersion: Int
+  /// Target bytes per chunk; tensors larger than this are split at row boundaries.
+  public var chunkSize: Int
+  /// zstd level for chunk objects (1...19).
+  public var compressionLevel: Int
+
+  /// A configuration with the given chunk size and compression level.
+  public init(
+    chunkSize: Int = StoreConfiguration.defaultChunkSize, compressionLevel: Int = 3
+  ) {
+    self.formatVersion = Self.currentFormatVersion
+    self.chunkSize = chunkSize
+    self.compressionLevel = compressionLevel
+  }
+
+  func validate(path: String) throws {
+    guard formatVersion == Self.currentFormatVersion else {
+      throw StoreError(
+        .unsupportedFormat,
+        "store '\(path)' has format version \(formatVersion); this ckstore reads version "
+          + "\(Self.currentFormatVersion)")
+    }
+    guard chunkSize >= 64, compressionLevel >= 1, compressionLevel <= 19 else {
+      throw StoreError(
+        .invalidArgument,
+        "store '\(path)': chunkSize must be ≥ 64 and compressionLevel 1...19 "
+          + "(got \(chunkSize), \(compressionLevel))")
+    }
+  }
+}

@@ -1,0 +1,39 @@
+/// A named tensor with its canonical bytes (little-endian, row-major), ready to commit or just read.
+public struct TensorData: Equatable, Sendable {
+  /// The full name (`model.dense1.weight`).
+  public var name: String
+  /// The element type.
+  public var dtype: DType
+  /// The dimensions; empty for a scalar.
+  public var shape: [Int]
+  /// The canonical bytes: element count × dtype size of them.
+  public var bytes: [UInt8]
+
+  /// Creates a tensor after checking its name and that `bytes` fits `dtype` and `shape`.
+  public init(name: String, dtype: DType, shape: [Int], bytes: [UInt8]) throws {
+    try TensorName.validate(name)
+    guard shape.allSatisfy({ $0 >= 0 }) else {
+      throw StoreError(.invalidTensor, "tensor '\(name)': negative dimension in shape \(shape)")
+    }
+    guard shape.count <= 255 else {
+      throw StoreError(.invalidTensor, "tensor '\(name)': rank \(shape.count) exceeds 255")
+    }
+    let elements = shape.reduce(1, *)
+    guard elements * dtype.size == bytes.count else {
+      throw StoreError(
+        .invalidTensor,
+        "tensor '\(name)': \(bytes.count) bytes do not fit \(dtype) \(shape) "
+          + "(\(elements * dtype.size) expected)")
+    }
+    self.name = name
+    self.dtype = dtype
+    self.shape = shape
+    self.bytes = bytes
+  }
+
+  /// A float32 tensor from values.
+  public init(name: String, shape: [Int], float32 values: [Float]) throws {
+    let bytes = values.withUnsafeBytes { Array($0) }
+    try self.init(name: name, dtype: .float32, shape: shape, bytes: bytes)
+  }
+}

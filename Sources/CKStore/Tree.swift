@@ -1,0 +1,99 @@
+/// One entry of a manifest tree: a named subtree or a tensor.
+enum TreeEntry: Equatable {
+  case tree(ObjectID)
+  case tensor(TensorInfo)
+}
+
+/// A manifest tree object: entries sorted by key bytes, encoded deterministically
+/// (docs/FORMAT.md, "Tree").
+struct Tree: Equatable {
+  static let magic: [UInt8] = Array("CKTR".utf8)
+
+  /// Entries sorted by the UTF-8 bytes of their key.
+  var entries: [(key: String, entry: TreeEntry)]
+
+  static func == (a: Tree, b: Tree) -> Bool {
+    a.entries.count == b.entries.count
+      && zip(a.entries, b.entries).allSatisfy { $0.key == $1.key && $0.entry == $1.entry }
+  }
+
+  func encoded() -> [UInt8] {
+    var w = ByteWriter()
+    w.raw(Self.magic)
+    w.u32(UInt32(entries.count))
+    for (key, entry) in entries {
+      let utf8 = Array(key.utf8)
+      switch entry {
+      case .tree(let id):
+        w.u8(1)
+        w.u16(UInt16(utf8.count))
+        w.raw(utf8)
+        w.id(id)
+      case .tensor(let t):
+        w.u8(2)
+        w.u16(UInt16(utf8.count))
+        w.raw(utf8)
+        w.u8(t.dtype.rawValue)
+        w.u8(UInt8(t.shape.count))
+        for d in t.shape { w.u64(UInt64(d)) }
+        w.u64(UInt64(t.byteCount))
+        w.u64(UInt64(t.chunkBytes))
+        w.u32(UInt32(t.chunks.count))
+        for c in t.chunks { w.id(c) }
+      }
+    }
+    return w.bytes
+  }
+
+  /// Decodes a tree; tensor names in it are the bare keys.
+  static func decode(_ bytes: [UInt8], id: ObjectID) throws -> Tree {
+    var r = ByteReader(bytes, object: id.hex)
+    func corrupt(_ why: String) -> StoreError {
+      StoreError(.corruptObject, "tree \(id.hex): \(why)")
+    }
+    guard try r.raw(4) == magic else { throw corrupt("bad magic") }
+    let count = Int(try r.u32())
+    var entries: [(String, TreeEntry)] = []
+    var previous: [UInt8]? = nil
+    for _ in 0..<count {
+      let kind = try r.u8()
+      let keyBytes = try r.raw(Int(try r.u16()))
+      guard let key = String(validating: keyBytes, as: UTF8.self) else {
+        throw corrupt("key is not UTF-8")
+      }
+      if let previous, !previous.lexicographicallyPrecedes(keyBytes) {
+        throw corrupt("keys out of order at '\(key)'")
+      }
+      previous = keyBytes
+      switch kind {
+      case 1:
+        entries.append((key, .tree(try r.id())))
+      case 2:
+        guard let dtype = DType(rawValue: try r.u8()) else { throw corrupt("unknown dtype") }
+        let rank = Int(try r.u8())
+        var shape: [Int] = []
+        for _ in 0..<rank { shape.append(Int(try r.u64())) }
+        let byteCount = Int(try r.u64())
+        let chunkBytes = Int(try r.u64())
+        let chunkCount = Int(try r.u32())
+        var chunks: [ObjectID] = []
+        for _ in 0..<chunkCount { chunks.append(try r.id()) }
+        let info = TensorInfo(
+          name: key, dtype: dtype, shape: shape, byteCount: byteCount,
+          chunkBytes: chunkBytes, chunks: chunks)
+        let (elements, overflow) = shape.reduce((1, false)) {
+          let (p, o) = $0.0.multipliedReportingOverflow(by: $1)
+          return (p, $0.1 || o)
+        }
+        guard !overflow, elements * dtype.size == byteCount, (byteCount == 0) == (chunkBytes == 0),
+          chunks.count == info.chunkRanges.count
+        else { throw corrupt("tensor '\(info.name)' has inconsistent shape, size or chunks") }
+        entries.append((key, .tensor(info)))
+      default:
+        throw corrupt("unknown entry kind \(kind)")
+      }
+    }
+    guard r.isAtEnd else { throw corrupt("trailing bytes") }
+    return Tree(entries: entries)
+  }
+}
