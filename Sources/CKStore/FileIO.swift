@@ -40,14 +40,14 @@ enum FileIO {
     try makeDirectory(path)
   }
 
-  /// Reads a whole file.
-  static func read(_ path: String) throws -> [UInt8] {
+  /// Reads a whole file, or its first `limit` bytes.
+  static func read(_ path: String, limit: Int = .max) throws -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw StoreError.io("cannot open", path: path, errno: errno) }
     defer { close(fd) }
     var st = stat()
     guard fstat(fd, &st) == 0 else { throw StoreError.io("cannot stat", path: path, errno: errno) }
-    let size = Int(st.st_size)
+    let size = min(Int(st.st_size), limit)
     var buffer = [UInt8](repeating: 0, count: size)
     var done = 0
     try buffer.withUnsafeMutableBytes { raw in

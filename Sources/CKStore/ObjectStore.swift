@@ -83,8 +83,8 @@ final class ObjectStore: @unchecked Sendable {
 
   /// Reads an object's header.
   func header(_ id: ObjectID) throws -> ObjectHeader {
-    let file = try readFile(id)
-    return try ObjectHeader.decode(file, object: id.hex)
+    let prefix = try FileIO.read(path(for: id), limit: ObjectHeader.size)
+    return try ObjectHeader.decode(prefix, object: id.hex)
   }
 
   /// Reads, decodes and verifies an object; throws `corruptObject` when its content does not hash

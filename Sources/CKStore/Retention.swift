@@ -1,0 +1,70 @@
+/// Which commits keep their tensor data (like restic's `forget`); `Store.gc` then frees what no
+/// kept commit uses. Branch heads and tagged commits always keep their data.
+public struct RetentionPolicy: Equatable, Sendable {
+  /// Keep the newest N commits of each branch under the policy (first-parent order); nil keeps all.
+  public var keepLast: Int?
+  /// Also keep every commit whose step is a multiple of K; nil disables.
+  public var keepEvery: Int64?
+  /// The branches the policy applies to; nil means every branch. Commits reachable from any
+  /// other branch or from a tag are kept.
+  public var branches: [String]?
+
+  /// A policy; with no arguments it keeps everything.
+  public init(keepLast: Int? = nil, keepEvery: Int64? = nil, branches: [String]? = nil) {
+    self.keepLast = keepLast
+    self.keepEvery = keepEvery
+    self.branches = branches
+  }
+}
+
+extension Store {
+  /// Commits reachable from refs (all parents), as id → commit.
+  func reachableCommits() throws -> [ObjectID: Commit] {
+    var seen: [ObjectID: Commit] = [:]
+    var stack = try (branches() + tags()).map(\.id)
+    while let id = stack.popLast() {
+      if seen[id] != nil { continue }
+      let c = try commit(id)
+      seen[id] = c
+      stack.append(contentsOf: c.parents)
+    }
+    return seen
+  }
+
+  /// The commits the policy would prune now: reachable, not yet pruned, and kept by no rule.
+  public func commitsToPrune(_ policy: RetentionPolicy) throws -> [Commit] {
+    if policy.keepLast == nil && policy.keepEvery == nil { return [] }
+    let all = try branches()
+    let governed = Set(policy.branches ?? all.map(\.name))
+    var keep = Set(try tags().map(\.id))
+    var candidates: [ObjectID: Commit] = [:]
+    for branch in all {
+      if !governed.contains(branch.name) {
+        // Everything another branch can reach keeps its data.
+        var stack = [branch.id]
+        while let id = stack.popLast() {
+          if !keep.insert(id).inserted { continue }
+          stack.append(contentsOf: try commit(id).parents)
+        }
+        continue
+      }
+      for (index, c) in try history(from: branch.id).enumerated() {
+        let kept =
+          index == 0 || index < (policy.keepLast ?? .max)
+          || (policy.keepEvery.map { $0 > 0 && c.step % $0 == 0 } ?? false)
+        if kept { keep.insert(c.id) } else { candidates[c.id] = c }
+      }
+    }
+    return candidates.values.filter { !keep.contains($0.id) && !isPruned($0.id) }
+      .sorted { $0.step < $1.step }
+  }
+
+  /// Marks the commits the policy drops as pruned (their data is freed by the next `gc`); returns
+  /// them. Their metadata stays in `log`.
+  @discardableResult
+  public func applyRetention(_ policy: RetentionPolicy) throws -> [Commit] {
+    let drop = try commitsToPrune(policy)
+    for c in drop { try markPruned(c.id) }
+    return drop
+  }
+}
