@@ -75,7 +75,9 @@ extension Store {
         c = try commit(id)
       } catch {
         problems.append(
-          FsckProblem(object: id.hex, message: "\(error) (reached from \(origin))", commits: [id.short], tensors: []))
+          FsckProblem(
+            object: id.hex, message: "\(error) (reached from \(origin))", commits: [id.short],
+            tensors: []))
         continue
       }
       commitsChecked += 1

@@ -6,7 +6,9 @@ import Foundation
 public enum Safetensors {
   /// Reads a safetensors file. Every malformation throws `malformedSafetensors` naming the file
   /// and, where it applies, the tensor.
-  public static func read(path: String) throws -> (tensors: [TensorData], metadata: [String: String]) {
+  public static func read(path: String) throws -> (
+    tensors: [TensorData], metadata: [String: String]
+  ) {
     let bytes: [UInt8]
     do {
       bytes = try FileIO.read(path)
@@ -45,13 +47,19 @@ public enum Safetensors {
       if name == "__metadata__" {
         guard let map = value as? [String: Any] else { throw fail("__metadata__ is not an object") }
         for (k, v) in map {
-          guard let s = v as? String else { throw fail("__metadata__ value '\(k)' is not a string") }
+          guard let s = v as? String else {
+            throw fail("__metadata__ value '\(k)' is not a string")
+          }
           metadata[k] = s
         }
         continue
       }
-      guard let entry = value as? [String: Any] else { throw fail("tensor '\(name)' is not an object") }
-      guard let dtypeName = entry["dtype"] as? String else { throw fail("tensor '\(name)' has no dtype") }
+      guard let entry = value as? [String: Any] else {
+        throw fail("tensor '\(name)' is not an object")
+      }
+      guard let dtypeName = entry["dtype"] as? String else {
+        throw fail("tensor '\(name)' has no dtype")
+      }
       guard let dtype = DType(safetensorsName: dtypeName) else {
         throw fail("tensor '\(name)' has unsupported dtype '\(dtypeName)'")
       }
@@ -93,7 +101,9 @@ public enum Safetensors {
     var header = "{"
     var parts: [String] = []
     if !metadata.isEmpty {
-      let entries = metadata.sorted { $0.key < $1.key }.map { "\(quote($0.key)):\(quote($0.value))" }
+      let entries = metadata.sorted { $0.key < $1.key }.map {
+        "\(quote($0.key)):\(quote($0.value))"
+      }
       parts.append("\"__metadata__\":{\(entries.joined(separator: ","))}")
     }
     var offset = 0

@@ -4,14 +4,27 @@ enum TensorValues {
   @inline(__always)
   static func value(_ raw: UnsafeRawBufferPointer, _ dtype: DType, _ i: Int) -> Double {
     switch dtype {
-    case .float32: return Double(Float(bitPattern: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self).littleEndian))
-    case .float64: return Double(bitPattern: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self).littleEndian)
-    case .float16: return Double(halfToFloat(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian))
-    case .bfloat16: return Double(Float(bitPattern: UInt32(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian) << 16))
+    case .float32:
+      return Double(
+        Float(bitPattern: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self).littleEndian))
+    case .float64:
+      return Double(
+        bitPattern: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self).littleEndian)
+    case .float16:
+      return Double(
+        halfToFloat(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian))
+    case .bfloat16:
+      return Double(
+        Float(
+          bitPattern: UInt32(raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self).littleEndian)
+            << 16))
     case .int8: return Double(Int8(bitPattern: raw[i]))
-    case .int16: return Double(raw.loadUnaligned(fromByteOffset: i * 2, as: Int16.self).littleEndian)
-    case .int32: return Double(raw.loadUnaligned(fromByteOffset: i * 4, as: Int32.self).littleEndian)
-    case .int64: return Double(raw.loadUnaligned(fromByteOffset: i * 8, as: Int64.self).littleEndian)
+    case .int16:
+      return Double(raw.loadUnaligned(fromByteOffset: i * 2, as: Int16.self).littleEndian)
+    case .int32:
+      return Double(raw.loadUnaligned(fromByteOffset: i * 4, as: Int32.self).littleEndian)
+    case .int64:
+      return Double(raw.loadUnaligned(fromByteOffset: i * 8, as: Int64.self).littleEndian)
     case .uint8, .bool: return Double(raw[i])
     }
   }

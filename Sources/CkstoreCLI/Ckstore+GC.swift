@@ -1,0 +1,87 @@
+import ArgumentParser
+import CKStore
+import Foundation
+
+extension Ckstore {
+  /// `ckstore gc`.
+  struct GC: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "gc",
+      abstract: "Apply retention and delete objects no kept commit uses.",
+      discussion: """
+        --keep-last N keeps the newest N commits of every branch, --keep-every K also keeps
+        commits whose step is a multiple of K; branch heads and tags always keep their data.
+        Dropped commits stay in `log`, marked [pruned]. Also removes temporary files and locks
+        left by dead processes. Safe while another process commits.
+        """)
+
+    @Option(help: "Keep the newest N commits of each branch.") var keepLast: Int?
+    @Option(help: "Also keep commits whose step is a multiple of K.") var keepEvery: Int64?
+    @Option(help: "Apply the retention policy to this branch only (repeatable).")
+    var branch: [String] = []
+    @Flag(help: "Report what would be freed; change nothing.") var dryRun = false
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+      if let keepLast, keepLast < 1 { throw ValidationError("--keep-last must be at least 1") }
+      if let keepEvery, keepEvery < 1 { throw ValidationError("--keep-every must be at least 1") }
+    }
+
+    func run() throws {
+      try reportingErrors {
+        let store = try storeOptions.open()
+        let policy = RetentionPolicy(
+          keepLast: keepLast, keepEvery: keepEvery, branches: branch.isEmpty ? nil : branch)
+        let report = try store.gc(policy: policy, dryRun: dryRun)
+        if output.json {
+          try printJSON(report)
+          return
+        }
+        let verb = dryRun ? "would delete" : "deleted"
+        print(
+          "\(dryRun ? "would prune" : "pruned") \(report.prunedCommits.count) commits; \(verb) "
+            + "\(report.objectsDeleted) objects (\(Format.bytes(report.bytesFreed))); "
+            + "\(report.objectsKept) objects kept")
+        if report.staleTempFilesRemoved > 0 || !report.staleLocksRemoved.isEmpty {
+          print(
+            "removed \(report.staleTempFilesRemoved) stale temporary files and "
+              + "\(report.staleLocksRemoved.count) stale locks")
+        }
+      }
+    }
+  }
+
+  /// `ckstore fsck`.
+  struct Fsck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Verify every object that a commit keeping data uses.",
+      discussion: "Each object is read, decoded and hashed. Exit status 1 if anything is wrong.")
+
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+      var clean = true
+      try reportingErrors {
+        let store = try storeOptions.open()
+        let progress = Progress("verifying")
+        let report = try store.fsck(progress: progress.update)
+        clean = report.isClean
+        if output.json {
+          try printJSON(report)
+          return
+        }
+        for p in report.problems {
+          print("error: object \(p.object): \(p.message)")
+          if !p.commits.isEmpty { print("  used by commits: \(p.commits.joined(separator: ", "))") }
+          if !p.tensors.isEmpty { print("  used by tensors: \(p.tensors.joined(separator: ", "))") }
+        }
+        print(
+          "checked \(report.commitsChecked) commits, \(report.objectsChecked) objects: "
+            + (clean ? "OK" : "\(report.problems.count) problems"))
+      }
+      if !clean { throw ExitCode(1) }
+    }
+  }
+}

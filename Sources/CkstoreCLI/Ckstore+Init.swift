@@ -1,0 +1,30 @@
+import ArgumentParser
+import CKStore
+import Foundation
+
+extension Ckstore {
+  /// `ckstore init [PATH]`.
+  struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Create an empty store.",
+      discussion: "PATH defaults to --store, then $CKSTORE_DIR, then ./.ckstore.")
+
+    @Argument(help: "Where to create the store.") var path: String?
+    @Option(help: "Target chunk size in bytes for large tensors.")
+    var chunkSize = StoreConfiguration.defaultChunkSize
+    @Option(help: "zstd compression level (1-19).") var level = 3
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() throws {
+      try reportingErrors {
+        let target =
+          path ?? storeOptions.store ?? ProcessInfo.processInfo.environment["CKSTORE_DIR"]
+          ?? ".ckstore"
+        try Store.create(
+          at: target,
+          configuration: StoreConfiguration(chunkSize: chunkSize, compressionLevel: level))
+        print("Initialized empty ckstore store in \(target)")
+      }
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import CKStore
+import Foundation
+
+/// Where the store is: `--store`, else `CKSTORE_DIR`, else `.ckstore` here or in a parent.
+struct StoreOptions: ParsableArguments {
+  @Option(
+    name: .long,
+    help: "The store folder (default: $CKSTORE_DIR, else .ckstore in this folder or a parent).")
+  var store: String?
+
+  /// The path the options name, or nil when nothing names one and discovery found none.
+  func location() -> String? {
+    if let store { return store }
+    if let env = ProcessInfo.processInfo.environment["CKSTORE_DIR"], !env.isEmpty { return env }
+    return Store.discover(from: FileManager.default.currentDirectoryPath)
+  }
+
+  /// Opens the store, or fails naming what was tried.
+  func open() throws -> Store {
+    guard let path = location() else {
+      throw StoreError(
+        .storeNotFound,
+        "no store found: pass --store PATH, set CKSTORE_DIR, or run `ckstore init` "
+          + "(searched for .ckstore from \(FileManager.default.currentDirectoryPath) upwards)")
+    }
+    return try Store.open(at: path)
+  }
+}
+
+/// `--json` for commands whose output a script reads.
+struct OutputOptions: ParsableArguments {
+  @Flag(name: .long, help: "Print JSON instead of text.")
+  var json = false
+}
+
+/// Runs a command body, turning store errors into `ckstore: error: …` on stderr and exit code 2
+/// (exit 1 is reserved for "differences found", as diff(1) does).
+func reportingErrors(_ body: () throws -> Void) throws {
+  do {
+    try body()
+  } catch let error as StoreError {
+    FileHandle.standardError.write(Data("ckstore: error: \(error.message)\n".utf8))
+    throw ExitCode(2)
+  }
+}
+
+/// Prints a Codable value as pretty, key-sorted JSON.
+func printJSON<T: Encodable>(_ value: T) throws {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+  encoder.dateEncodingStrategy = .iso8601
+  encoder.nonConformingFloatEncodingStrategy = .convertToString(
+    positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+  print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
