@@ -76,12 +76,17 @@ public enum Safetensors {
           "tensor '\(name)': \(end - begin) bytes do not fit \(dtypeName) \(shape)")
       }
       ranges.append((begin..<end, name))
-      tensors.append(
-        try TensorData(
-          name: name, dtype: dtype, shape: shape,
-          bytes: Array(bytes[(dataStart + begin)..<(dataStart + end)])))
+      do {
+        tensors.append(
+          try TensorData(
+            name: name, dtype: dtype, shape: shape,
+            bytes: Array(bytes[(dataStart + begin)..<(dataStart + end)])))
+      } catch let error as StoreError {
+        throw StoreError(error.code, "safetensors file '\(file)': \(error.message)")
+      }
     }
-    ranges.sort { $0.0.lowerBound < $1.0.lowerBound }
+    // Zero-size tensors occupy no bytes and cannot overlap anything.
+    ranges = ranges.filter { !$0.0.isEmpty }.sorted { $0.0.lowerBound < $1.0.lowerBound }
     for (a, b) in zip(ranges, ranges.dropFirst()) where a.0.upperBound > b.0.lowerBound {
       throw fail("tensors '\(a.1)' and '\(b.1)' overlap")
     }

@@ -1,6 +1,9 @@
 import Foundation
 
 extension Store {
+  /// Threads that hash, compress and write chunks: twice the cores, so fsync waits overlap.
+  static let writeWidth = 2 * ProcessInfo.processInfo.activeProcessorCount
+
   /// The commit pipeline (callers hold the branch's writer lock).
   func writeCommit(
     _ tensors: [TensorData], branch: String, step: Int64, message: String,
@@ -55,7 +58,8 @@ extension Store {
       for range in info.chunkRanges { jobs.append(Job(tensor: i, range: range)) }
       infos.append(info)
     }
-    let results = try parallelMap(jobs.count) { j -> ObjectStore.PutResult in
+    let results = try parallelMap(jobs.count, width: Self.writeWidth) {
+      j -> ObjectStore.PutResult in
       let job = jobs[j]
       return try tensors[job.tensor].bytes.withUnsafeBytes { raw in
         try objects.put(.chunk, UnsafeRawBufferPointer(rebasing: raw[job.range]))
@@ -103,12 +107,31 @@ extension Store {
   }
 }
 
-/// Runs `body` for 0..<count on all cores and returns the results in order; rethrows the first
-/// error (by index) after every iteration has finished.
-func parallelMap<T>(_ count: Int, _ body: (Int) throws -> T) throws -> [T] {
+/// Runs `body` for 0..<count on `width` threads (default: one per core) and returns the results
+/// in order; rethrows the first error (by index) after every iteration has finished.
+///
+/// A width above the core count suits work that blocks on fsync: while one thread waits for the
+/// disk, another hashes or compresses.
+func parallelMap<T>(_ count: Int, width: Int? = nil, _ body: (Int) throws -> T) throws -> [T] {
   try withoutActuallyEscaping(body) { body in
     let box = ParallelResults(count: count, body: body)
-    DispatchQueue.concurrentPerform(iterations: count) { box.run($0) }
+    let threads = min(count, width ?? ProcessInfo.processInfo.activeProcessorCount)
+    if threads <= 1 {
+      for i in 0..<count { box.run(i) }
+    } else {
+      // Plain threads, not concurrentPerform: libdispatch caps that at the core count, and
+      // the point of a wider pool is to overlap fsync waits.
+      let done = DispatchSemaphore(value: 0)
+      for _ in 0..<threads {
+        Thread {
+          while let i = box.claim() { box.run(i) }
+          done.signal()
+        }.start()
+      }
+      for _ in 0..<threads { done.wait() }
+      // Threads may outlive this call by a moment; they must not keep the non-escaping body.
+      box.releaseBody()
+    }
     return try box.results.map { try $0!.get() }
   }
 }
@@ -116,16 +139,27 @@ func parallelMap<T>(_ count: Int, _ body: (Int) throws -> T) throws -> [T] {
 /// The shared state of one `parallelMap`: each iteration writes only its own slot.
 private final class ParallelResults<T>: @unchecked Sendable {
   var results: [Result<T, Error>?]
-  let body: (Int) throws -> T
+  private var body: ((Int) throws -> T)?
   private let lock = NSLock()
+  private var next = 0
 
   init(count: Int, body: @escaping (Int) throws -> T) {
     self.results = Array(repeating: nil, count: count)
     self.body = body
   }
 
+  func claim() -> Int? {
+    lock.withLock {
+      guard next < results.count else { return nil }
+      defer { next += 1 }
+      return next
+    }
+  }
+
+  func releaseBody() { lock.withLock { body = nil } }
+
   func run(_ i: Int) {
-    let r = Result { try body(i) }
+    let r = Result { try body!(i) }
     lock.withLock { results[i] = r }
   }
 }
