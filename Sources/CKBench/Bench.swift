@@ -6,5 +6,5 @@ struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "ckbench",
     abstract: "Benchmarks for the ckstore store and engine.",
-    subcommands: [])
+    subcommands: [EngineGEMM.self])
 }
