@@ -19,9 +19,11 @@ let package = Package(
       name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
     // The store: content-addressed tensors, trees, commits, refs. Knows nothing of training.
     .target(name: "CKStore", dependencies: ["CZstd", "CCrypto"]),
+    // AVX2/FMA micro-kernels, compiled per function via target attributes (no unsafe flags).
+    .target(name: "CKKernels"),
     // The training engine: tensors, kernels, autodiff, layers, optimizers. Knows nothing of the store.
     .target(
-      name: "CKEngine",
+      name: "CKEngine", dependencies: ["CKKernels"],
       resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")]),
     .executableTarget(
       name: "CkstoreCLI",

@@ -6,5 +6,8 @@ struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "ckbench",
     abstract: "Benchmarks for the ckstore store and engine.",
-    subcommands: [ChunkSizeBench.self])
+    subcommands: [
+      ChunkSizeBench.self,
+      EngineGEMM.self,
+    ])
 }

@@ -1,0 +1,111 @@
+import ArgumentParser
+import CKEngine
+import Dispatch
+import Foundation
+
+/// `ckbench engine-gemm`: GEMM throughput of the engine next to a naive loop, 1 and 2 threads.
+struct EngineGEMM: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "engine-gemm",
+    abstract: "GEMM GFLOP/s: square sizes and the digits-model shapes, 1 and 2 threads.")
+
+  @Option(help: "Square sizes to measure.")
+  var sizes: [Int] = [256, 512, 1024, 2048]
+
+  @Option(help: "Largest size for which the naive loop is also timed.")
+  var naiveLimit: Int = 512
+
+  @Option(help: "Repetitions per shape; the median is reported.")
+  var repeats: Int = 7
+
+  @Flag(help: "Use the portable Swift SIMD16 micro-kernel instead of the AVX2/FMA one.")
+  var swiftKernel = false
+
+  func run() throws {
+    CKEngine.useNativeKernel = !swiftKernel
+    let kernelName = CKEngine.useNativeKernel ? "AVX2/FMA (C)" : "Swift SIMD16<Float>"
+    print("micro-kernel: \(kernelName); median of \(repeats) runs")
+    var shapes: [(String, Int, Int, Int, Bool, Bool)] = sizes.map {
+      ("square", $0, $0, $0, false, false)
+    }
+    // Digits MLP at batch 32: forward x·W1, h·W2 and the backward products (transposed operands).
+    shapes += [
+      ("digits fwd x·W1", 32, 64, 64, false, false),
+      ("digits fwd h·W2", 32, 10, 64, false, false),
+      ("digits bwd dY·W2ᵀ", 32, 64, 10, false, true),
+      ("digits bwd hᵀ·dY", 64, 10, 32, true, false),
+      ("digits bwd xᵀ·dH", 64, 64, 32, true, false),
+    ]
+    print(
+      pad("shape", 22) + pad("M×N×K", 16) + pad("1 thread", 12) + pad("2 threads", 12) + "naive")
+    for (label, m, n, k, ta, tb) in shapes {
+      let gen = RandomGenerator(seed: 1)
+      let a = Initializer.normal(standardDeviation: 1).make(
+        shape: ta ? [k, m] : [m, k], generator: gen)
+      let b = Initializer.normal(standardDeviation: 1).make(
+        shape: tb ? [n, k] : [k, n], generator: gen)
+      let flops = 2.0 * Double(m) * Double(n) * Double(k)
+      let reps =
+        m * n * k >= 1 << 30 ? max(3, repeats / 2) : (m * n * k < 1 << 20 ? repeats * 200 : repeats)
+      var results: [String] = []
+      for threads in [1, 2] {
+        CKEngine.threadCount = threads
+        let t = medianSeconds(reps) { _ = matmul(a, b, transposeA: ta, transposeB: tb) }
+        results.append(String(format: "%.1f", flops / t / 1e9))
+      }
+      var naive = "-"
+      if max(m, n, k) <= naiveLimit {
+        let t = medianSeconds(max(3, reps / 10)) { naiveGEMM(a, b, m, n, k, ta, tb) }
+        naive = String(format: "%.2f", flops / t / 1e9)
+      }
+      print(
+        pad(label, 22) + pad("\(m)×\(n)×\(k)", 16) + pad(results[0], 12) + pad(results[1], 12)
+          + naive)
+    }
+    CKEngine.threadCount = 2
+    CKEngine.useNativeKernel = true
+  }
+}
+
+/// The textbook triple loop (i, j, k), for comparison.
+func naiveGEMM(_ a: Tensor, _ b: Tensor, _ m: Int, _ n: Int, _ k: Int, _ ta: Bool, _ tb: Bool) {
+  var c = [Float](repeating: 0, count: m * n)
+  a.withUnsafeBufferPointer { pa in
+    b.withUnsafeBufferPointer { pb in
+      c.withUnsafeMutableBufferPointer { pc in
+        for i in 0..<m {
+          for j in 0..<n {
+            var s: Float = 0
+            for p in 0..<k {
+              s += pa[ta ? p * m + i : i * k + p] * pb[tb ? j * k + p : p * n + j]
+            }
+            pc[i * n + j] = s
+          }
+        }
+      }
+    }
+  }
+  blackHole(c[0])
+}
+
+/// The median wall time of `body` over `repeats` runs, after one warm-up run.
+func medianSeconds(_ repeats: Int, _ body: () -> Void) -> Double {
+  body()
+  var times: [Double] = []
+  for _ in 0..<max(1, repeats) {
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    body()
+    times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+  }
+  times.sort()
+  return times[times.count / 2]
+}
+
+/// Keeps a value alive so the optimiser cannot drop the work that produced it.
+@inline(never)
+func blackHole<T>(_ value: T) { withExtendedLifetime(value) {} }
+
+/// `s` left-aligned in a column of `width`.
+func pad(_ s: String, _ width: Int) -> String {
+  s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
+}

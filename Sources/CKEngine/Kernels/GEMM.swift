@@ -1,0 +1,262 @@
+import CKKernels
+
+/// Whether the CPU can run the AVX2/FMA micro-kernel; asked once.
+let _nativeKernelAvailable: Bool = ck_has_avx2_fma() != 0
+
+/// A strided read-only matrix view: element (i, j) is at `base[i * rowStride + j * colStride]`.
+///
+/// Transposed operands are the same memory with the strides swapped, so no copy is made.
+@usableFromInline
+struct _MatrixView: @unchecked Sendable {
+  @usableFromInline let base: UnsafePointer<Float>
+  @usableFromInline let rowStride: Int
+  @usableFromInline let colStride: Int
+
+  @usableFromInline
+  init(_ base: UnsafePointer<Float>, rowStride: Int, colStride: Int) {
+    self.base = base
+    self.rowStride = rowStride
+    self.colStride = colStride
+  }
+
+  /// A row-major `rows × cols` matrix, or its transpose when `transposed` (stored `cols × rows`).
+  @usableFromInline
+  init(_ base: UnsafePointer<Float>, rows: Int, cols: Int, transposed: Bool) {
+    self.base = base
+    if transposed {
+      rowStride = 1
+      colStride = rows
+    } else {
+      rowStride = cols
+      colStride = 1
+    }
+  }
+}
+
+/// Single-precision GEMM, BLIS style: C (+)= A·B with packed panels, a 6×16 register micro-kernel,
+/// cache blocking (`kc` for L1, `mc` for L2, `nc` for L3) and a split of C across threads.
+///
+/// Every C element is an unbroken chain of multiply-adds over k in increasing order, whatever the
+/// thread count or the tile it falls in, so results are bit-identical with 1 or 2 threads.
+enum _GEMM {
+  static let mr = 6
+  static let nr = 16
+  static let kc = 256
+  static let mc = 120
+  static let nc = 3072
+  /// Below this many multiply-adds a second thread costs more than it saves.
+  static let parallelThreshold = 1 << 21
+
+  /// C[m×n] = A[m×k]·B[k×n] (`accumulate == false`) or C += A·B. `ldc` is C's row stride.
+  static func run(
+    m: Int, n: Int, k: Int, a: _MatrixView, b: _MatrixView,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, allowThreads: Bool = true
+  ) {
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+      if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+      return
+    }
+    let native = CKEngine.useNativeKernel
+    let tasks =
+      allowThreads && CKEngine.threadCount > 1 && m * n * k >= parallelThreshold
+      ? min(CKEngine.threadCount, 8) : 1
+    if tasks == 1 {
+      block(
+        rows: 0..<m, cols: 0..<n, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate,
+        native: native)
+      return
+    }
+    // Split the larger side of C into `tasks` contiguous ranges aligned to the micro-tile.
+    let cp = _SendablePointer(c)
+    let splitCols = n >= m
+    let unit = splitCols ? nr : mr
+    let extent = splitCols ? n : m
+    let units = (extent + unit - 1) / unit
+    _parallelFor(tasks) { t in
+      let lo = min(extent, (units * t / tasks) * unit)
+      let hi = min(extent, (units * (t + 1) / tasks) * unit)
+      if lo >= hi { return }
+      block(
+        rows: splitCols ? 0..<m : lo..<hi, cols: splitCols ? lo..<hi : 0..<n, k: k, a: a, b: b,
+        c: cp.p, ldc: ldc, accumulate: accumulate, native: native)
+    }
+  }
+
+  /// One thread's share: the C block `rows × cols`, looping nc → kc → mc → micro-tiles.
+  static func block(
+    rows: Range<Int>, cols: Range<Int>, k: Int, a: _MatrixView, b: _MatrixView,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, native: Bool
+  ) {
+    let kcMax = min(kc, k)
+    let ncMax = min(nc, (cols.count + nr - 1) / nr * nr)
+    let mcMax = min(mc, (rows.count + mr - 1) / mr * mr)
+    let packB = UnsafeMutableRawPointer.allocate(byteCount: kcMax * ncMax * 4, alignment: 64)
+      .bindMemory(to: Float.self, capacity: kcMax * ncMax)
+    let packA = UnsafeMutableRawPointer.allocate(byteCount: kcMax * mcMax * 4, alignment: 64)
+      .bindMemory(to: Float.self, capacity: kcMax * mcMax)
+    let edge = UnsafeMutableRawPointer.allocate(byteCount: mr * nr * 4, alignment: 64)
+      .bindMemory(to: Float.self, capacity: mr * nr)
+    defer {
+      packB.deallocate()
+      packA.deallocate()
+      edge.deallocate()
+    }
+    var jc = cols.lowerBound
+    while jc < cols.upperBound {
+      let ncb = min(nc, cols.upperBound - jc)
+      var pc = 0
+      while pc < k {
+        let kcb = min(kc, k - pc)
+        packPanelsB(b, k0: pc, kcb: kcb, j0: jc, ncb: ncb, into: packB)
+        let acc = accumulate || pc > 0
+        var ic = rows.lowerBound
+        while ic < rows.upperBound {
+          let mcb = min(mc, rows.upperBound - ic)
+          packPanelsA(a, i0: ic, mcb: mcb, k0: pc, kcb: kcb, into: packA)
+          var jr = 0
+          while jr < ncb {
+            let nb = min(nr, ncb - jr)
+            let bp = packB + (jr / nr) * kcb * nr
+            var ir = 0
+            while ir < mcb {
+              let mb = min(mr, mcb - ir)
+              let ap = packA + (ir / mr) * kcb * mr
+              let cp = c + (ic + ir) * ldc + jc + jr
+              if mb == mr && nb == nr {
+                kernel(kcb, ap, bp, cp, ldc, acc, native)
+              } else {
+                // Partial tile: run the same kernel on a padded copy so the arithmetic matches.
+                if acc {
+                  for i in 0..<mb { (edge + i * nr).update(from: cp + i * ldc, count: nb) }
+                }
+                kernel(kcb, ap, bp, edge, nr, acc, native)
+                for i in 0..<mb { (cp + i * ldc).update(from: edge + i * nr, count: nb) }
+              }
+              ir += mr
+            }
+            jr += nr
+          }
+          ic += mcb
+        }
+        pc += kcb
+      }
+      jc += ncb
+    }
+  }
+
+  @inline(__always)
+  static func kernel(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ native: Bool
+  ) {
+    if native {
+      ck_sgemm_6x16_avx2(kc, a, b, c, ldc, accumulate ? 1 : 0)
+    } else {
+      _microKernelSwift(kc, a, b, c, ldc, accumulate)
+    }
+  }
+
+  /// Packs A[i0..<i0+mcb, k0..<k0+kcb] into `mr`-row panels: for each k, `mr` consecutive rows.
+  static func packPanelsA(
+    _ a: _MatrixView, i0: Int, mcb: Int, k0: Int, kcb: Int, into dst: UnsafeMutablePointer<Float>
+  ) {
+    var d = dst
+    var r = 0
+    while r < mcb {
+      let rows = min(mr, mcb - r)
+      if a.colStride == 1 {
+        for i in 0..<mr {
+          if i < rows {
+            let src = a.base + (i0 + r + i) * a.rowStride + k0
+            for p in 0..<kcb { d[p * mr + i] = src[p] }
+          } else {
+            for p in 0..<kcb { d[p * mr + i] = 0 }
+          }
+        }
+      } else {
+        for p in 0..<kcb {
+          let src = a.base + (i0 + r) * a.rowStride + (k0 + p) * a.colStride
+          for i in 0..<rows { d[p * mr + i] = src[i * a.rowStride] }
+          for i in rows..<mr { d[p * mr + i] = 0 }
+        }
+      }
+      d += kcb * mr
+      r += mr
+    }
+  }
+
+  /// Packs B[k0..<k0+kcb, j0..<j0+ncb] into `nr`-column panels: for each k, `nr` consecutive columns.
+  static func packPanelsB(
+    _ b: _MatrixView, k0: Int, kcb: Int, j0: Int, ncb: Int, into dst: UnsafeMutablePointer<Float>
+  ) {
+    var d = dst
+    var j = 0
+    while j < ncb {
+      let cols = min(nr, ncb - j)
+      if b.colStride == 1 {
+        for p in 0..<kcb {
+          let src = b.base + (k0 + p) * b.rowStride + j0 + j
+          (d + p * nr).update(from: src, count: cols)
+          if cols < nr { (d + p * nr + cols).update(repeating: 0, count: nr - cols) }
+        }
+      } else {
+        for jj in 0..<nr {
+          if jj < cols {
+            let src = b.base + k0 * b.rowStride + (j0 + j + jj) * b.colStride
+            for p in 0..<kcb { d[p * nr + jj] = src[p * b.rowStride] }
+          } else {
+            for p in 0..<kcb { d[p * nr + jj] = 0 }
+          }
+        }
+      }
+      d += kcb * nr
+      j += nr
+    }
+  }
+}
+
+/// The portable micro-kernel: six `SIMD16<Float>` accumulators for a 6×16 tile of C.
+///
+/// Written with separate multiply and add: `addingProduct` would call `fmaf` on baseline x86-64.
+@inline(__always)
+func _microKernelSwift(
+  _ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+  _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool
+) {
+  typealias V = SIMD16<Float>
+  @inline(__always) func load(_ p: UnsafePointer<Float>) -> V {
+    UnsafeRawPointer(p).loadUnaligned(as: V.self)
+  }
+  var c0 = V(), c1 = V(), c2 = V(), c3 = V(), c4 = V(), c5 = V()
+  if accumulate {
+    c0 = load(c)
+    c1 = load(c + ldc)
+    c2 = load(c + 2 * ldc)
+    c3 = load(c + 3 * ldc)
+    c4 = load(c + 4 * ldc)
+    c5 = load(c + 5 * ldc)
+  }
+  var ap = a
+  var bp = b
+  for _ in 0..<kc {
+    let bv = load(bp)
+    c0 += V(repeating: ap[0]) * bv
+    c1 += V(repeating: ap[1]) * bv
+    c2 += V(repeating: ap[2]) * bv
+    c3 += V(repeating: ap[3]) * bv
+    c4 += V(repeating: ap[4]) * bv
+    c5 += V(repeating: ap[5]) * bv
+    ap += 6
+    bp += 16
+  }
+  @inline(__always) func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+  }
+  store(c0, c)
+  store(c1, c + ldc)
+  store(c2, c + 2 * ldc)
+  store(c3, c + 3 * ldc)
+  store(c4, c + 4 * ldc)
+  store(c5, c + 5 * ldc)
+}

@@ -1,0 +1,24 @@
+// Micro-kernels the Swift engine calls when the CPU supports them. Swift's default code generation
+// targets baseline x86-64 (SSE2, no FMA); these functions are compiled for AVX2+FMA through a
+// function attribute and are only called after ck_has_avx2_fma() said yes, so the package needs
+// no unsafe flags.
+#ifndef CKKERNELS_H
+#define CKKERNELS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 if the CPU supports AVX2 and FMA (the kernels below may be called), else 0.
+int ck_has_avx2_fma(void);
+
+/// C[6x16] (+)= A[6 x kc] * B[kc x 16] on packed panels.
+/// a: kc groups of 6 floats (one per row); b: kc groups of 16 floats, 32-byte aligned;
+/// c: row-major with row stride ldc; accumulate: 0 overwrites C, 1 adds to it.
+void ck_sgemm_6x16_avx2(long kc, const float *a, const float *b, float *c, long ldc,
+                        int accumulate);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
