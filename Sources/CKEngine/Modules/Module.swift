@@ -100,7 +100,7 @@ func _collectParameters(
       for (i, child) in current.children.enumerated() {
         var label = child.label ?? String(i)
         if label.hasPrefix("$__lazy_storage_$_") { label.removeFirst(18) }
-        if label.hasPrefix("_") && label.count > 1 { label.removeFirst() }
+        if (label.hasPrefix("_") || label.hasPrefix(".")) && label.count > 1 { label.removeFirst() }
         _collectParameters(child.value, prefix: join(label), into: &found, visiting: &visiting)
       }
       m = current.superclassMirror

@@ -1,0 +1,176 @@
+/// The Adam update shared by `Adam` and `AdamW`, with bias correction and per-parameter steps.
+struct _AdamCore {
+  var beta1: Float
+  var beta2: Float
+  var epsilon: Float
+  var weightDecay: Float
+  var decoupled: Bool
+  var m: [String: Tensor] = [:]
+  var v: [String: Tensor] = [:]
+  var steps: [String: Int64] = [:]
+  var step = 0
+
+  static let mSlot = "/adam.m"
+  static let vSlot = "/adam.v"
+  static let stepSlot = "/adam.step"
+
+  mutating func update(
+    _ parameters: [(name: String, parameter: Parameter)], _ gradients: [String: Tensor], lr: Float
+  ) throws {
+    var state = m.reduce(into: [String: Tensor]()) { $0[$1.key + Self.mSlot] = $1.value }
+    for (k, t) in v { state[k + Self.vSlot] = t }
+    try _validate(parameters, gradients, state: state, suffixes: [Self.mSlot, Self.vSlot])
+    let (b1, b2, eps, wd, decoupled) = (beta1, beta2, epsilon, weightDecay, decoupled)
+    for (name, p) in parameters where p.isTrainable {
+      guard let g = gradients[name] else { continue }
+      let t = (steps[name] ?? 0) + 1
+      steps[name] = t
+      // Bias corrections in Double: 1 − β^t loses digits in Float for β2 = 0.999 and small t.
+      let c1 = Float(1 - _pow(Double(b1), t))
+      let c2 = Float(1 - _pow(Double(b2), t))
+      var mt = m[name] ?? Tensor(shape: p.shape)
+      var vt = v[name] ?? Tensor(shape: p.shape)
+      m[name] = nil
+      v[name] = nil
+      let gp = g.storage.base
+      mt.withUnsafeMutableBufferPointer { mb in
+        vt.withUnsafeMutableBufferPointer { vb in
+          let (mp, vp) = (mb.baseAddress!, vb.baseAddress!)
+          p._mutate { w, n in
+            for i in 0..<n {
+              var gi = gp[i]
+              if decoupled {
+                w[i] -= lr * wd * w[i]
+              } else {
+                gi += wd * w[i]
+              }
+              mp[i] = b1 * mp[i] + (1 - b1) * gi
+              vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
+              let mhat = mp[i] / c1
+              let vhat = vp[i] / c2
+              w[i] -= lr * mhat / (vhat.squareRoot() + eps)
+            }
+          }
+        }
+      }
+      m[name] = mt
+      v[name] = vt
+    }
+    step += 1
+  }
+
+  func stateTensors() -> [(name: String, tensor: Tensor)] {
+    (m.map { ($0.key + Self.mSlot, $0.value) } + v.map { ($0.key + Self.vSlot, $0.value) })
+      .sorted { $0.0 < $1.0 }
+  }
+
+  func stateCounters() -> [(name: String, value: Int64)] {
+    ([("step", Int64(step))] + steps.map { ($0.key + Self.stepSlot, $0.value) }).sorted {
+      $0.0 < $1.0
+    }
+  }
+
+  mutating func load(_ tensors: [String: Tensor], _ counters: [String: Int64]) throws {
+    try _validateLoad(
+      tensors, counters, tensorSuffixes: [Self.mSlot, Self.vSlot], counterSuffixes: [Self.stepSlot])
+    m = [:]
+    v = [:]
+    steps = [:]
+    for (k, t) in tensors {
+      if k.hasSuffix(Self.mSlot) { m[String(k.dropLast(Self.mSlot.count))] = t.detached }
+      if k.hasSuffix(Self.vSlot) { v[String(k.dropLast(Self.vSlot.count))] = t.detached }
+    }
+    for (k, c) in counters where k.hasSuffix(Self.stepSlot) {
+      steps[String(k.dropLast(Self.stepSlot.count))] = c
+    }
+    step = Int(counters["step"]!)
+  }
+}
+
+/// x^n for a non-negative integer n, by squaring (exact order of operations on every platform).
+func _pow(_ x: Double, _ n: Int64) -> Double {
+  var result = 1.0
+  var base = x
+  var e = n
+  while e > 0 {
+    if e & 1 == 1 { result *= base }
+    base *= base
+    e >>= 1
+  }
+  return result
+}
+
+/// Adam (Kingma & Ba) with bias correction; `weightDecay` is an L2 penalty added to gradients.
+///
+/// m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g², p ← p − lr·m̂/(√v̂ + ε) with m̂ = m/(1−β1ᵗ),
+/// v̂ = v/(1−β2ᵗ), t counted per parameter. State: `<param>/adam.m`, `<param>/adam.v` (tensors),
+/// `<param>/adam.step` and `step` (counters).
+public final class Adam: Optimizer {
+  var core: _AdamCore
+  /// The learning rate as a function of `step`.
+  public var schedule: LearningRateSchedule
+  /// The number of updates applied so far.
+  public var step: Int { core.step }
+
+  /// An Adam optimizer.
+  public init(
+    learningRate: LearningRateSchedule, beta1: Float = 0.9, beta2: Float = 0.999,
+    epsilon: Float = 1e-7, weightDecay: Float = 0
+  ) {
+    schedule = learningRate
+    core = _AdamCore(
+      beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, decoupled: false)
+  }
+
+  /// Applies one update; see `Optimizer.update`.
+  public func update(
+    _ parameters: [(name: String, parameter: Parameter)], gradients: [String: Tensor]
+  ) throws {
+    try core.update(parameters, gradients, lr: schedule(step: core.step))
+  }
+
+  /// `<param>/adam.m` and `<param>/adam.v` for every parameter updated so far.
+  public func stateTensors() -> [(name: String, tensor: Tensor)] { core.stateTensors() }
+  /// `step` and `<param>/adam.step`.
+  public func stateCounters() -> [(name: String, value: Int64)] { core.stateCounters() }
+  /// Replaces the state; see `Optimizer.loadState`.
+  public func loadState(tensors: [String: Tensor], counters: [String: Int64]) throws {
+    try core.load(tensors, counters)
+  }
+}
+
+/// AdamW (Loshchilov & Hutter): Adam with decoupled weight decay, p ← p − lr·wd·p before the
+/// Adam step. Same state names as `Adam`.
+public final class AdamW: Optimizer {
+  var core: _AdamCore
+  /// The learning rate as a function of `step`.
+  public var schedule: LearningRateSchedule
+  /// The number of updates applied so far.
+  public var step: Int { core.step }
+
+  /// An AdamW optimizer.
+  public init(
+    learningRate: LearningRateSchedule, beta1: Float = 0.9, beta2: Float = 0.999,
+    epsilon: Float = 1e-8, weightDecay: Float = 0.01
+  ) {
+    schedule = learningRate
+    core = _AdamCore(
+      beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, decoupled: true)
+  }
+
+  /// Applies one update; see `Optimizer.update`.
+  public func update(
+    _ parameters: [(name: String, parameter: Parameter)], gradients: [String: Tensor]
+  ) throws {
+    try core.update(parameters, gradients, lr: schedule(step: core.step))
+  }
+
+  /// `<param>/adam.m` and `<param>/adam.v` for every parameter updated so far.
+  public func stateTensors() -> [(name: String, tensor: Tensor)] { core.stateTensors() }
+  /// `step` and `<param>/adam.step`.
+  public func stateCounters() -> [(name: String, value: Int64)] { core.stateCounters() }
+  /// Replaces the state; see `Optimizer.loadState`.
+  public func loadState(tensors: [String: Tensor], counters: [String: Int64]) throws {
+    try core.load(tensors, counters)
+  }
+}

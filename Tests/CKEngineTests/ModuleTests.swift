@@ -1,0 +1,100 @@
+import CKEngine
+import Testing
+
+/// A user-written layer with no registration code: nested modules, an array, an optional, a
+/// dictionary, a tuple and a frozen parameter must all be found.
+final class Custom: Module {
+  let encoder: Sequential
+  let heads: [Dense]
+  let maybe: Dense?
+  let absent: Dense? = nil
+  let named: [String: Parameter]
+  let pair: (Parameter, scale: Parameter)
+  let frozen: Parameter
+  let notAParameter: Tensor
+
+  init(_ g: RandomGenerator) {
+    encoder = Sequential([Dense(inputSize: 2, outputSize: 3, generator: g), LayerNorm(size: 3)])
+    heads = [
+      Dense(inputSize: 3, outputSize: 1, useBias: false, generator: g),
+      Dense(inputSize: 3, outputSize: 2, generator: g),
+    ]
+    maybe = Dense(inputSize: 1, outputSize: 1, generator: g)
+    named = ["z": Parameter(Tensor(shape: [1])), "a": Parameter(Tensor(shape: [2]))]
+    pair = (Parameter(Tensor(shape: [4])), Parameter(Tensor(shape: [5])))
+    frozen = Parameter(Tensor(shape: [2, 2]), trainable: false)
+    notAParameter = Tensor(shape: [7])
+  }
+}
+
+extension EngineTests {
+  @Suite struct ModuleTests {
+    @Test func namesAreCanonicalSortedAndComplete() {
+      let m = Custom(RandomGenerator(seed: 1))
+      let names = m.namedParameters().map(\.name)
+      #expect(
+        names == [
+          "encoder.layers.0.bias", "encoder.layers.0.weight", "encoder.layers.1.bias",
+          "encoder.layers.1.weight", "frozen", "heads.0.weight", "heads.1.bias", "heads.1.weight",
+          "maybe.bias", "maybe.weight", "named.a", "named.z", "pair.0", "pair.scale",
+        ])
+      #expect(m.trainableParameters().map(\.name).contains("frozen") == false)
+      #expect(m.parameterCount == (6 + 3) + (3 + 3) + 4 + 3 + (6 + 2) + 2 + 3 + 4 + 5)
+    }
+
+    @Test func sharedParametersAreListedOnceUnderTheSmallestName() {
+      let g = RandomGenerator(seed: 1)
+      let d = Dense(inputSize: 2, outputSize: 2, generator: g)
+      let s = Sequential([d, Dense(inputSize: 2, outputSize: 2, generator: g), d])
+      #expect(
+        s.namedParameters().map(\.name) == [
+          "layers.0.bias", "layers.0.weight", "layers.1.bias", "layers.1.weight",
+        ])
+    }
+
+    @Test func transformerNamesFollowTheTree() {
+      let lm = TransformerLM(
+        vocabularySize: 5, width: 8, heads: 2, layers: 2, maxLength: 4,
+        generator: RandomGenerator(seed: 1))
+      let names = lm.namedParameters().map(\.name)
+      #expect(names.contains("blocks.1.attention.wq.weight"))
+      #expect(names.contains("blocks.0.mlp.fc2.bias"))
+      #expect(names.contains("tokenEmbedding.weight") && names.contains("finalNorm.weight"))
+      #expect(names == names.sorted())
+      // Two embeddings, final norm (2), head (2); per block 2 norms (4), 4 projections (8), MLP (4).
+      #expect(names.count == 6 + 2 * 16)
+    }
+
+    @Test func versionCountsEveryMutation() throws {
+      let d = Dense(inputSize: 2, outputSize: 1, generator: RandomGenerator(seed: 1))
+      #expect(d.weight.version == 0)
+      try d.weight.assign(Tensor(shape: [2, 1], repeating: 1))
+      #expect(d.weight.version == 1)
+      try Tensor(shape: [2, 1], repeating: 2).withUnsafeBytes { try d.weight.load(bytes: $0) }
+      #expect(d.weight.version == 2 && d.weight.value.scalars == [2, 2])
+      let opt = SGD(learningRate: .constant(0.1))
+      try opt.update(d, gradients: ["weight": Tensor(shape: [2, 1], repeating: 1)])
+      #expect(d.weight.version == 3 && d.bias!.version == 0)
+      let e = #expect(throws: EngineError.self) { try d.weight.assign(Tensor(shape: [1, 2])) }
+      #expect(e?.code == .shapeMismatch)
+    }
+
+    @Test func frozenParametersGetNoGradientAndNoUpdate() throws {
+      let g = RandomGenerator(seed: 4)
+      let model = Sequential([
+        Dense(inputSize: 3, outputSize: 4, activation: .tanh, generator: g),
+        Dense(inputSize: 4, outputSize: 2, generator: g),
+      ])
+      (model.layers[0] as! Dense).freeze()
+      let x = randomTensor([5, 3], g)
+      let tape = GradientTape()
+      let loss = tape.record { model(x).squared().mean() }
+      let grads = tape.gradients(of: loss, for: model)
+      #expect(grads.keys.sorted() == ["layers.1.bias", "layers.1.weight"])
+      let before = model.layers[0] as! Dense
+      let w0 = before.weight.value
+      try Adam(learningRate: .constant(0.1)).update(model, gradients: grads)
+      #expect(before.weight.value.bitwiseEquals(w0))
+    }
+  }
+}
