@@ -67,7 +67,7 @@ public final class CheckpointManager {
       metrics: metrics, metadata: metadata)
     lastSavedStep = step
     let policy = RetentionPolicy(keepLast: maxToKeep, keepEvery: keepEvery, branches: [branch])
-    if try !store.commitsToPrune(policy).isEmpty { try store.gc(policy: policy) }
+    if try !store.commitsToPrune(policy).isEmpty { _ = try store.gc(policy: policy) }
     return SavedCheckpoint(commit: commit)
   }
 
