@@ -25,6 +25,8 @@ enum CLI {
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "CKSTORE_DIR")
+    // A crash should fail the test quickly, not spend seconds symbolicating a backtrace.
+    env["SWIFT_BACKTRACE"] = "enable=no"
     for (k, v) in environment { env[k] = v }
     process.environment = env
     if let directory { process.currentDirectoryURL = directory }
