@@ -91,6 +91,7 @@ import Testing
     ("tag", "Name a commit with a tag (tagged commits always keep their data), or list tags."),
     ("branch", "List branches, or create one at a revision."),
     ("stats", "Logical versus stored bytes, dedup and compression ratios, object counts."),
+    ("train", "Train a small model on the engine, committing checkpoints as it goes."),
   ]
 
   @Test(arguments: abstracts)
@@ -101,7 +102,7 @@ import Testing
     #expect(text.contains(abstract), "\(command) --help lacks its abstract: \(r.stdout)")
     #expect(text.contains("USAGE: ckstore \(command)"))
     #expect(text.contains("--store"))
-    if command != "init" && command != "import" && command != "export" {
+    if !["init", "import", "export", "train"].contains(command) {
       #expect(text.contains("--json"), "\(command) is a read command and has --json")
     }
   }
