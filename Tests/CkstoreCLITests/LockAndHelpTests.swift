@@ -69,6 +69,26 @@ import Testing
     withExtendedLifetime((holder, liveOwner)) {}
   }
 
+  @Test func aSecondWriterOfABranchGetsAClearError() throws {
+    let box = try Sandbox()
+    let first = try box.commit([try floatTensor("w", [4], seed: 1)], step: 1)
+    let store = try Store.open(at: box.store)
+    let writer = try store.writer(branch: "main")
+    let file = try box.write("two.safetensors", [try floatTensor("w", [4], seed: 2)])
+    let before = box.listing()
+    let r = try box.ck("import", file, "--step", "2")
+    #expect(r.status == 2)
+    #expect(r.stderr.hasPrefix("ckstore: error: ") && r.stderr.contains("'main'"), "\(r.stderr)")
+    #expect(box.listing() == before)
+    // Another branch is free meanwhile.
+    #expect(try box.ck("import", file, "--step", "2", "--branch", "side").status == 0)
+    writer.close()
+    let second = try box.commit([try floatTensor("w", [4], seed: 2)], step: 2)
+    #expect(box.head() == second)
+    let show = try decodeJSON(ShowJSON.self, try box.ok("show", "main", "--json").stdout)
+    #expect(show.commit.parents == [first])
+  }
+
   @Test func textGCReportsStaleFiles() throws {
     let box = try Sandbox()
     try box.commit([try floatTensor("w", [4], seed: 1)], step: 1)

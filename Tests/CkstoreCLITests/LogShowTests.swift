@@ -81,6 +81,27 @@ import Testing
     #expect(limited.map(\.id) == [c[2].id.hex])
   }
 
+  @Test func revisionFormsResolveToTheSameCommits() throws {
+    let box = try Sandbox()
+    let c = try history(box)
+    try box.ok("tag", "v2", "main~1")
+    let forms: [(String, Commit)] = [
+      ("HEAD", c[2]), ("@", c[2]), ("main", c[2]), ("HEAD~1", c[1]), ("main~", c[1]),
+      ("main~2", c[0]), ("main~0", c[2]), ("v2", c[1]), ("v2~1", c[0]), ("refs/tags/v2", c[1]),
+      ("step-100", c[0]), ("main:step-200", c[1]), ("step-300~2", c[0]),
+      (c[0].id.hex, c[0]), (c[0].id.hex.uppercased(), c[0]), (String(c[1].id.hex.prefix(10)), c[1]),
+    ]
+    for (revision, commit) in forms {
+      let r = try box.ck("show", revision, "--json")
+      #expect(r.status == 0, "show \(revision): \(r.stderr)")
+      if r.status == 0 {
+        #expect(try decodeJSON(ShowJSON.self, r.stdout).commit.id == commit.id.hex, "\(revision)")
+      }
+    }
+    // An empty log range and -n 0.
+    #expect(try box.ok("log", "-n", "0").stdout == "")
+  }
+
   /// A file with every dtype, a scalar, a zero-size tensor, rank 4 and a chunked tensor.
   private func everyKind() throws -> [TensorData] {
     var rng = SplitMix64(seed: 7)
