@@ -28,7 +28,7 @@ public final class CheckpointManager {
   public let maxToKeep: Int?
   /// Also keep every checkpoint whose step is a multiple of this (nil: none).
   public let keepEvery: Int64?
-  /// Minimum steps between two saves; `save` skips until it has elapsed.
+  /// Save every this many steps; `save` skips in between.
   public let saveInterval: Int64
   private let writer: BranchWriter
   private var lastSavedStep: Int64?
@@ -49,8 +49,9 @@ public final class CheckpointManager {
     self.lastSavedStep = try store.head(of: branch).map { try store.commit($0).step }
   }
 
-  /// Saves the checkpoint as a commit at `checkpoint.step`, unless fewer than `saveInterval` steps
-  /// passed since the last save (or this step is already saved); returns nil when it skips.
+  /// Saves the checkpoint as a commit at `checkpoint.step` when it is due — the step is a multiple
+  /// of `saveInterval`, or at least `saveInterval` steps passed since the last save — or when
+  /// `force` is set; returns nil when it skips (always, if this step is already saved).
   /// Then applies retention and frees the data of dropped checkpoints.
   @discardableResult
   public func save(
@@ -58,10 +59,10 @@ public final class CheckpointManager {
     force: Bool = false
   ) throws -> SavedCheckpoint? {
     let step = checkpoint.step
-    if let last = lastSavedStep {
-      if step == last { return nil }
-      if !force && step - last < saveInterval && step > last { return nil }
-    }
+    if step == lastSavedStep { return nil }
+    let due =
+      step % saveInterval == 0 || lastSavedStep.map { step - $0 >= saveInterval } ?? false
+    if !force && !due { return nil }
     let commit = try writer.commit(
       try checkpoint.tensors(), step: step, message: message ?? "checkpoint at step \(step)",
       metrics: metrics, metadata: metadata)
