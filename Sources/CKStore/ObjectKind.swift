@@ -62,6 +62,11 @@ struct ObjectHeader {
       throw StoreError(.corruptObject, "object \(object): unknown codec")
     }
     _ = try r.u8()
-    return ObjectHeader(kind: kind, codec: codec, length: try r.u64())
+    let length = try r.u64()
+    // Lengths are used as Int everywhere; a larger one can only be damage.
+    guard length <= UInt64(Int.max) else {
+      throw StoreError(.corruptObject, "object \(object): length \(length) is out of range")
+    }
+    return ObjectHeader(kind: kind, codec: codec, length: length)
   }
 }

@@ -38,7 +38,7 @@ final class ObjectStore: @unchecked Sendable {
     let id = known ?? SHA256.hash(payload)
     let target = path(for: id)
     if FileIO.exists(target) { return PutResult(id: id, storedBytes: 0) }
-    let fanout = (target as NSString).deletingLastPathComponent
+    let fanout = FileIO.parentFolder(target)
     if !FileIO.isDirectory(fanout) {
       try FileIO.makeDirectory(fanout)
       markForSync(objectsPath)
@@ -96,6 +96,7 @@ final class ObjectStore: @unchecked Sendable {
       throw StoreError(
         .corruptObject, "object \(id.hex) is a \(header.kind), expected a \(kind)")
     }
+    try checkLength(header, file: file, id: id)
     var payload = [UInt8](repeating: 0, count: Int(header.length))
     try payload.withUnsafeMutableBytes { out in
       try decodeBody(file, header: header, into: out, id: id)
@@ -103,11 +104,30 @@ final class ObjectStore: @unchecked Sendable {
     return payload
   }
 
+  /// Refuses a header length the file does not back before anything is allocated for it: a
+  /// damaged length is a `corruptObject`, not a huge allocation.
+  private func checkLength(_ header: ObjectHeader, file: [UInt8], id: ObjectID) throws {
+    let declared: UInt64?
+    switch header.codec {
+    case .none: declared = UInt64(file.count - ObjectHeader.size)
+    case .zstd:
+      declared = file.withUnsafeBytes {
+        Zstd.frameContentSize(UnsafeRawBufferPointer(rebasing: $0[ObjectHeader.size...]))
+      }
+    }
+    guard declared == header.length else {
+      throw StoreError(
+        .corruptObject,
+        "object \(id.hex): header says \(header.length) bytes, the stored data holds "
+          + (declared.map { "\($0)" } ?? "an unknown size"))
+    }
+  }
+
   /// Reads a chunk straight into `output`, which must be exactly the chunk's length.
   func read(chunk id: ObjectID, into output: UnsafeMutableRawBufferPointer) throws {
     let file = try readFile(id)
     let header = try ObjectHeader.decode(file, object: id.hex)
-    guard header.kind == .chunk, Int(header.length) == output.count else {
+    guard header.kind == .chunk, header.length == UInt64(output.count) else {
       throw StoreError(
         .corruptObject,
         "object \(id.hex): expected a chunk of \(output.count) bytes, found a \(header.kind) of \(header.length)"

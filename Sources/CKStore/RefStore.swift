@@ -80,7 +80,7 @@ final class RefStore: @unchecked Sendable {
   /// `locked` if another process is updating it.
   func update(_ ref: String, to new: ObjectID, expected: ObjectID?, message: String) throws {
     let path = root + "/" + ref
-    let folder = (path as NSString).deletingLastPathComponent
+    let folder = FileIO.parentFolder(path)
     try FileIO.makeDirectories(folder)
     let lockPath = path + ".lock"
     let fd = open(lockPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -122,7 +122,7 @@ final class RefStore: @unchecked Sendable {
 
   private func appendLog(_ ref: String, old: ObjectID?, new: ObjectID, message: String) throws {
     let path = root + "/logs/" + ref
-    try FileIO.makeDirectories((path as NSString).deletingLastPathComponent)
+    try FileIO.makeDirectories(FileIO.parentFolder(path))
     let millis = Int64((Date().timeIntervalSince1970 * 1000).rounded())
     let oneLine = message.replacingOccurrences(of: "\n", with: " ")
     let line =
