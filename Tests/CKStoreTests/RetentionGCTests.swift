@@ -129,10 +129,10 @@ import Testing
     }
     #expect(try run.t.store.fsck().isClean)
 
-    // keepEvery alone (no keepLast) keeps the multiples and the head.
+    // keepLast 1 with keepEvery 2: the head and the even steps.
     var other = try Run()
     for step in 1...7 { _ = try other.commit(step: Int64(step)) }
-    _ = try other.t.store.gc(policy: RetentionPolicy(keepEvery: 2))
+    _ = try other.t.store.gc(policy: RetentionPolicy(keepLast: 1, keepEvery: 2))
     #expect(other.commits.filter { other.t.store.isPruned($0.id) }.map(\.step) == [1, 3, 5])
   }
 
@@ -165,6 +165,21 @@ import Testing
     #expect(try run.t.store.resolve("release") == main[2])
     let fsck = try run.t.store.fsck()
     #expect(fsck.isClean, "\(fsck.problems)")
+  }
+
+  /// An ungoverned branch keeps everything it reaches, even when a governed branch's kept
+  /// commits lie on its history (here the other branch sorts after `main` and forks at main~1).
+  @Test func ungovernedBranchKeepsItsWholeHistory() throws {
+    var run = try Run()
+    for step in 1...10 { _ = try run.commit(step: Int64(step)) }
+    try run.t.store.createBranch("zz", at: run.commits[8].id)  // main~1, kept by keepLast 2
+    let report = try run.t.store.gc(policy: RetentionPolicy(keepLast: 2, branches: ["main"]))
+    #expect(report.prunedCommits.isEmpty)
+    #expect(run.commits.filter { run.t.store.isPruned($0.id) }.map(\.step) == [])
+    for c in run.commits {
+      #expect(
+        try run.t.reopen().readSnapshot(c) == run.snapshots[c.id]!.sorted { $0.name < $1.name })
+    }
   }
 
   /// A killed process's scratch folder and ref lock are removed by gc; live ones never are.
