@@ -13,27 +13,51 @@ import Testing
     let manager = try CheckpointManager(
       run.checkpoint, store: store, maxToKeep: nil, saveInterval: 5)
     var savedSteps: [Int64] = []
-    for _ in 0..<11 {
-      try run.train(1)
-      let head = try store.head(of: "main")
-      if let saved = try manager.save() {
-        savedSteps.append(saved.step)
-        #expect(saved.name == "step-\(saved.step)")
-        #expect(try store.head(of: "main") == saved.commit.id)
-      } else {
-        #expect(try store.head(of: "main") == head, "a skipped save commits nothing")
+    func step(_ n: Int) throws {
+      for _ in 0..<n {
+        try run.train(1)
+        let head = try store.head(of: "main")
+        if let saved = try manager.save() {
+          savedSteps.append(saved.step)
+          #expect(saved.name == "step-\(saved.step)")
+          #expect(try store.head(of: "main") == saved.commit.id)
+        } else {
+          #expect(try store.head(of: "main") == head, "a skipped save commits nothing")
+        }
       }
     }
-    // The first save happens at once; then one every 5 steps since the last.
-    #expect(savedSteps == [1, 6, 11])
-    // The same step twice is never saved twice, even forced.
-    #expect(try manager.save(force: true) == nil)
-    // force saves before the interval has elapsed.
-    try run.train(1)
-    #expect(try manager.save() == nil)
+    try step(12)
+    // Saves happen on multiples of the interval.
+    #expect(savedSteps == [5, 10])
+    // force saves off the grid; the same step is never saved twice, even forced.
     #expect(try manager.save(force: true)?.step == 12)
+    #expect(try manager.save(force: true) == nil)
     #expect(try manager.latest()?.step == 12)
-    #expect(try store.history(from: try store.head(of: "main")!).map(\.step) == [12, 11, 6, 1])
+    // The next multiple is due although fewer than 5 steps passed since the forced save.
+    try step(3)
+    #expect(savedSteps == [5, 10, 15])
+    #expect(try store.history(from: try store.head(of: "main")!).map(\.step) == [15, 12, 10, 5])
+  }
+
+  /// Off the grid (after a forced save, and with `save` called only on odd steps, so never on a
+  /// multiple), a save is due once the interval has elapsed since the last one.
+  @Test func saveIntervalAlsoSavesOnceItHasElapsed() throws {
+    let dir = try TempDir()
+    let store = try dir.store()
+    let run = try DigitsRun(seed: 1)
+    do {
+      let manager = try CheckpointManager(run.checkpoint, store: store, saveInterval: 10)
+      try run.train(3)
+      #expect(try manager.save() == nil)
+      #expect(try manager.save(force: true)?.step == 3)
+    }
+    let manager = try CheckpointManager(run.checkpoint, store: store, saveInterval: 10)
+    var saved: [Int64] = []
+    for _ in 0..<20 {
+      try run.train(1)
+      if run.checkpoint.step % 2 == 1, let s = try manager.save() { saved.append(s.step) }
+    }
+    #expect(saved == [13, 23])
   }
 
   @Test func latestAndCheckpointsOnAnEmptyBranch() throws {
