@@ -123,16 +123,33 @@ import Testing
     #expect(try box.ck("fsck").status == 0)
   }
 
-  /// `--keep-every K` without `--keep-last`: commits whose step is not a multiple of K (and are not
-  /// heads or tagged) should lose their data, as restic's `forget --keep-*` rules do.
-  @Test func keepEveryAlonePrunesNonMultiples() throws {
+  /// `--keep-every K` without `--keep-last` must not be a silent no-op: either commits whose step
+  /// is not a multiple of K (and are not heads or tagged) lose their data, as restic's
+  /// `forget --keep-*` rules do, or the command refuses the combination.
+  @Test func keepEveryAloneIsNotASilentNoOp() throws {
     let run = try tenCommits()
+    let r = try run.box.ck("gc", "--keep-every", "5", "--dry-run", "--json")
+    if r.status == 0 {
+      let report = try decodeJSON(GCJSON.self, r.stdout)
+      let expected = Set([1, 2, 3, 4, 6, 7, 8, 9].map { run.ids[$0 - 1] })
+      #expect(
+        Set(report.prunedCommits) == expected,
+        "gc --keep-every 5 alone pruned \(report.prunedCommits.count) commits, expected 8")
+    } else {
+      #expect(r.stderr.contains("--keep-last"), "refused without saying why: \(r.stderr)")
+    }
+  }
+
+  /// A branch gc does not govern keeps everything it reaches, also when it sorts after `main` and
+  /// forks at a commit `main`'s policy keeps.
+  @Test func ungovernedBranchKeepsItsWholeHistory() throws {
+    let run = try tenCommits()
+    try run.box.ok("branch", "zz", "main~1")
     let report = try decodeJSON(
-      GCJSON.self, try run.box.ok("gc", "--keep-every", "5", "--dry-run", "--json").stdout)
-    let expected = Set([1, 2, 3, 4, 6, 7, 8, 9].map { run.ids[$0 - 1] })
-    #expect(
-      Set(report.prunedCommits) == expected,
-      "gc --keep-every 5 alone pruned \(report.prunedCommits.count) commits, expected 8")
+      GCJSON.self, try run.box.ok("gc", "--keep-last", "2", "--branch", "main", "--json").stdout)
+    #expect(report.prunedCommits.isEmpty, "pruned steps reachable from zz")
+    let log = try decodeJSON([CommitJSON].self, try run.box.ok("log", "zz", "--json").stdout)
+    #expect(log.filter(\.pruned).map(\.step) == [])
   }
 
   @Test func statsCountsLogicalUniqueAndStoredBytes() throws {
