@@ -32,8 +32,10 @@ final class ObjectStore: @unchecked Sendable {
 
   /// Stores `payload` as an object of `kind` unless an object with its id exists. `id`, when
   /// given, must be the payload's SHA-256 (callers that hashed already pass it to avoid rehashing).
+  /// `elementWidth` above 1 regroups the bytes of elements of that width before zstd (floats).
   func put(
-    _ kind: ObjectKind, _ payload: UnsafeRawBufferPointer, id known: ObjectID? = nil
+    _ kind: ObjectKind, _ payload: UnsafeRawBufferPointer, id known: ObjectID? = nil,
+    elementWidth: Int = 1
   ) throws -> PutResult {
     let id = known ?? SHA256.hash(payload)
     let target = path(for: id)
@@ -43,24 +45,40 @@ final class ObjectStore: @unchecked Sendable {
       try FileIO.makeDirectory(fanout)
       markForSync(objectsPath)
     }
-    var codec = Codec.none
+    var header = ObjectHeader(kind: kind, codec: .none, length: UInt64(payload.count))
     var compressed: [UInt8] = []
     if kind == .chunk && payload.count > 0 {
-      compressed = try Zstd.compress(payload, level: compressionLevel)
+      if elementWidth > 1 && payload.count >= 2 * elementWidth {
+        var grouped = [UInt8](repeating: 0, count: payload.count)
+        grouped.withUnsafeMutableBytes {
+          ByteGrouping.group(payload, into: $0, width: elementWidth)
+        }
+        compressed = try grouped.withUnsafeBytes {
+          try Zstd.compress($0, level: compressionLevel)
+        }
+        header.codec = .groupedZstd
+        header.parameter = UInt8(elementWidth)
+      } else {
+        compressed = try Zstd.compress(payload, level: compressionLevel)
+        header.codec = .zstd
+      }
       // Incompressible data is stored as it is: same id, no decompression cost on read.
-      if compressed.count < payload.count { codec = .zstd }
+      if compressed.count >= payload.count {
+        header.codec = .none
+        header.parameter = 0
+      }
     }
-    let header = ObjectHeader(kind: kind, codec: codec, length: UInt64(payload.count)).encoded()
-    let body = codec == .zstd ? compressed : []
-    try header.withUnsafeBytes { h in
-      try body.withUnsafeBytes { c in
+    let headerBytes = header.encoded()
+    let stored = header.codec == .none ? payload.count : compressed.count
+    try headerBytes.withUnsafeBytes { h in
+      try compressed.withUnsafeBytes { c in
         try FileIO.writeAtomically(
-          [h, codec == .zstd ? c : payload], to: target, tempPath: try scratch.newTempPath())
+          [h, header.codec == .none ? payload : c], to: target,
+          tempPath: try scratch.newTempPath())
       }
     }
     markForSync(fanout)
-    let stored = header.count + (codec == .zstd ? compressed.count : payload.count)
-    return PutResult(id: id, storedBytes: stored)
+    return PutResult(id: id, storedBytes: headerBytes.count + stored)
   }
 
   func put(_ kind: ObjectKind, _ payload: [UInt8]) throws -> PutResult {
@@ -110,7 +128,7 @@ final class ObjectStore: @unchecked Sendable {
     let declared: UInt64?
     switch header.codec {
     case .none: declared = UInt64(file.count - ObjectHeader.size)
-    case .zstd:
+    case .zstd, .groupedZstd:
       declared = file.withUnsafeBytes {
         Zstd.frameContentSize(UnsafeRawBufferPointer(rebasing: $0[ObjectHeader.size...]))
       }
@@ -151,6 +169,14 @@ final class ObjectStore: @unchecked Sendable {
         if body.count > 0 { out.copyMemory(from: body) }
       case .zstd:
         try Zstd.decompress(body, into: out, object: id.hex)
+      case .groupedZstd:
+        var grouped = [UInt8](repeating: 0, count: out.count)
+        try grouped.withUnsafeMutableBytes {
+          try Zstd.decompress(body, into: $0, object: id.hex)
+        }
+        grouped.withUnsafeBytes {
+          ByteGrouping.ungroup($0, into: out, width: Int(header.parameter))
+        }
       }
     }
     let actual = SHA256.hash(UnsafeRawBufferPointer(out))

@@ -38,16 +38,18 @@ extension Store {
     let governed = Set(policy.branches ?? all.map(\.name))
     var keep = Set(try tags().map(\.id))
     var candidates: [ObjectID: Commit] = [:]
-    for branch in all {
-      if !governed.contains(branch.name) {
-        // Everything another branch can reach keeps its data.
-        var stack = [branch.id]
-        while let id = stack.popLast() {
-          if !keep.insert(id).inserted { continue }
-          stack.append(contentsOf: try commit(id).parents)
-        }
-        continue
+    // Everything another branch can reach keeps its data; walked with its own visited set, since
+    // `keep` may already hold a commit whose ancestors this walk still has to reach.
+    var protected = Set<ObjectID>()
+    for branch in all where !governed.contains(branch.name) {
+      var stack = [branch.id]
+      while let id = stack.popLast() {
+        if !protected.insert(id).inserted { continue }
+        stack.append(contentsOf: try commit(id).parents)
       }
+    }
+    keep.formUnion(protected)
+    for branch in all where governed.contains(branch.name) {
       for (index, c) in try history(from: branch.id).enumerated() {
         let kept =
           index == 0 || index < (policy.keepLast ?? .max)

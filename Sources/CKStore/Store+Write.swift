@@ -4,6 +4,15 @@ extension Store {
   /// Threads that hash, compress and write chunks: twice the cores, so fsync waits overlap.
   static let writeWidth = 2 * ProcessInfo.processInfo.activeProcessorCount
 
+  /// The element width whose bytes are regrouped before zstd, or 1 for none: floats only, where
+  /// sign and exponent bytes repeat (docs/PERFORMANCE.md has the measurement).
+  static func groupingWidth(_ dtype: DType) -> Int {
+    switch dtype {
+    case .float32, .float16, .bfloat16, .float64: return dtype.size
+    default: return 1
+    }
+  }
+
   /// The commit pipeline (callers hold the branch's writer lock).
   func writeCommit(
     _ tensors: [TensorData], branch: String, step: Int64, message: String,
@@ -62,7 +71,9 @@ extension Store {
       j -> ObjectStore.PutResult in
       let job = jobs[j]
       return try tensors[job.tensor].bytes.withUnsafeBytes { raw in
-        try objects.put(.chunk, UnsafeRawBufferPointer(rebasing: raw[job.range]))
+        try objects.put(
+          .chunk, UnsafeRawBufferPointer(rebasing: raw[job.range]),
+          elementWidth: Self.groupingWidth(tensors[job.tensor].dtype))
       }
     }
     for i in infos.indices {
