@@ -174,17 +174,20 @@ enum _GEMM {
     while r < mcb {
       let rows = min(mr, mcb - r)
       if a.colStride == 1 && rows == mr {
-        // Six row streams interleaved: sequential writes, six sequential reads.
-        let s0 = a.base + (i0 + r) * a.rowStride + k0
+        // Six row streams interleaved: sequential writes, six sequential reads. Pointer steps,
+        // not index arithmetic, so no overflow checks sit in the loop.
+        var s0 = a.base + (i0 + r) * a.rowStride + k0
         let rs = a.rowStride
-        for p in 0..<kcb {
-          let o = d + p * mr
-          o[0] = s0[p]
-          o[1] = s0[rs + p]
-          o[2] = s0[2 * rs + p]
-          o[3] = s0[3 * rs + p]
-          o[4] = s0[4 * rs + p]
-          o[5] = s0[5 * rs + p]
+        var o = d
+        for _ in 0..<kcb {
+          o[0] = s0[0]
+          o[1] = s0[rs]
+          o[2] = s0[2 &* rs]
+          o[3] = s0[3 &* rs]
+          o[4] = s0[4 &* rs]
+          o[5] = s0[5 &* rs]
+          o += mr
+          s0 += 1
         }
       } else if a.colStride == 1 {
         for i in 0..<mr {
