@@ -18,6 +18,12 @@ final class ResidualMLP: Layer {
   func callAsFunction(_ x: Tensor) -> Tensor { x + down(up(norm(x))) }
 }
 
+/// The one-parameter layer of docs/ENGINE.md.
+final class Scale: Layer {
+  let gain = Parameter(Tensor(shape: [1], repeating: 1))
+  func callAsFunction(_ x: Tensor) -> Tensor { x * gain.value }
+}
+
 extension EngineTests {
   @Suite struct DocExampleTests {
     @Test func workedExampleTrainsAndNamesItsParameters() throws {
@@ -46,6 +52,15 @@ extension EngineTests {
       }
       #expect(last < first / 10)
       #expect(opt.stateTensors().map(\.name).contains("layers.0.up.weight/adam.m"))
+      // The closure form gives the same gradients as an explicit tape.
+      let (value, grads) = valueWithGradients(for: model) { meanSquaredError(model(x), y) }
+      let tape = GradientTape()
+      let again = tape.record { meanSquaredError(model(x), y) }
+      let expected = tape.gradients(of: again, for: model)
+      #expect(value.bitwiseEquals(again.detached) && grads.keys.sorted() == expected.keys.sorted())
+      #expect(grads.allSatisfy { $0.value.bitwiseEquals(expected[$0.key]!) })
+      let scale = Scale()
+      #expect(scale.namedParameters().map(\.name) == ["gain"])
       let ints = IntTensor([1, -2, 3])
       let back = try ints.withUnsafeBytes { try IntTensor(shape: [3], bytes: $0) }
       #expect(back.scalars == [1, -2, 3])
