@@ -9,5 +9,6 @@ struct Bench: ParsableCommand {
     subcommands: [
       ChunkSizeBench.self,
       EngineGEMM.self,
+      EngineTraining.self,
     ])
 }

@@ -13,7 +13,7 @@ struct EngineGEMM: ParsableCommand {
   var sizes: [Int] = [256, 512, 1024, 2048]
 
   @Option(help: "Largest size for which the naive loop is also timed.")
-  var naiveLimit: Int = 512
+  var naiveLimit: Int = 1024
 
   @Option(help: "Repetitions per shape; the median is reported.")
   var repeats: Int = 7

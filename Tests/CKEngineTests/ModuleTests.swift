@@ -65,6 +65,28 @@ extension EngineTests {
       #expect(names.count == 6 + 2 * 16)
     }
 
+    /// The built-in layers' fast child listings must agree with reflection, name for name.
+    @Test func fastListingsMatchReflection() {
+      let g = RandomGenerator(seed: 2)
+      let modules: [any Module] = [
+        Dense(inputSize: 2, outputSize: 3, generator: g),
+        Dense(inputSize: 2, outputSize: 3, useBias: false, generator: g),
+        Sequential([Dense(inputSize: 2, outputSize: 2, generator: g), LayerNorm(size: 2)]),
+        MLP(width: 4, hidden: 8, generator: g),
+        Embedding(vocabularySize: 3, dimension: 2, generator: g),
+        MultiHeadSelfAttention(width: 4, heads: 2, causal: true, generator: g),
+        TransformerBlock(width: 4, heads: 2, generator: g),
+        TransformerLM(vocabularySize: 5, width: 4, heads: 2, layers: 3, maxLength: 4, generator: g),
+        Custom(g),
+      ]
+      for m in modules {
+        let fast = m.namedParameters()
+        let reflected = m.namedParametersByReflection()
+        #expect(fast.map(\.name) == reflected.map(\.name), "\(type(of: m))")
+        #expect(zip(fast, reflected).allSatisfy { $0.parameter === $1.parameter })
+      }
+    }
+
     @Test func versionCountsEveryMutation() throws {
       let d = Dense(inputSize: 2, outputSize: 1, generator: RandomGenerator(seed: 1))
       #expect(d.weight.version == 0)

@@ -155,3 +155,13 @@ func _activeTape(_ a: Tensor, _ b: Tensor) -> GradientTape? {
 /// Whether `t` needs a gradient on `tape`.
 @inline(__always)
 func _needs(_ t: Tensor, _ tape: GradientTape) -> Bool { t._tapeID == tape.id }
+
+/// Runs `body` on a fresh tape and returns its value with the gradients of the value for the
+/// trainable parameters of `model`, keyed by name (the closure form of `GradientTape`).
+public func valueWithGradients(
+  for model: any Module, _ body: () throws -> Tensor
+) rethrows -> (value: Tensor, gradients: [String: Tensor]) {
+  let tape = GradientTape()
+  let value = try tape.record(body)
+  return (value.detached, tape.gradients(of: value, for: model))
+}

@@ -19,6 +19,20 @@ public struct IntTensor: @unchecked Sendable {
     self.shape = shape
   }
 
+  /// A tensor of the given shape from raw little-endian Int32 bytes (the checkpoint format).
+  ///
+  /// - Throws: `EngineError.Code.sizeMismatch` if the byte count is not `4 ×` the element count.
+  public init(shape: [Int], bytes: UnsafeRawBufferPointer) throws {
+    let n = _product(shape)
+    guard shape.allSatisfy({ $0 >= 0 }), bytes.count == n * 4 else {
+      throw EngineError(.sizeMismatch, "\(bytes.count) bytes cannot fill Int32 shape \(shape)")
+    }
+    let s = _Storage<Int32>(uninitializedCount: n)
+    UnsafeMutableRawPointer(s.base).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+    storage = s
+    self.shape = shape
+  }
+
   /// A rank-1 tensor holding `scalars`.
   public init(_ scalars: [Int32]) {
     try! self.init(shape: [scalars.count], scalars: scalars)

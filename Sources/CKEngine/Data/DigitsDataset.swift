@@ -46,7 +46,7 @@ public struct DigitsDataset: Sendable {
           "\(url.lastPathComponent) line \(lineNumber + 1): \(fields.count) fields, expected 65")
       }
       for (i, f) in fields.enumerated() {
-        guard let v = Int(f.trimmingCharacters(in: .whitespaces)),
+        guard let v = Int(f) ?? Int(f.trimmingCharacters(in: .whitespaces)),
           i < 64 ? (0...16).contains(v) : (0...9).contains(v)
         else {
           throw EngineError(

@@ -84,7 +84,9 @@ func _binaryKernel<Op: _BinaryOp>(
     var ob = 0
     var out = o
     for _ in 0..<(n / inner) {
-      if ia == 1 && ib == 0 {
+      if ia == 1 && ib == 1 {
+        for j in 0..<inner { out[j] = Op.apply(pa[oa + j], pb[ob + j]) }
+      } else if ia == 1 && ib == 0 {
         let s = pb[ob]
         for j in 0..<inner { out[j] = Op.apply(pa[oa + j], s) }
       } else if ia == 0 && ib == 1 {
@@ -123,17 +125,14 @@ func _unaryKernel<Op: _UnaryOp>(_ x: Tensor, _: Op.Type) -> Tensor {
 }
 
 enum _NegOp: _UnaryOp { @inline(__always) static func apply(_ x: Float) -> Float { -x } }
-enum _ExpOp: _UnaryOp { @inline(__always) static func apply(_ x: Float) -> Float { expf(x) } }
+enum _ExpOp: _UnaryOp { @inline(__always) static func apply(_ x: Float) -> Float { _exp(x) } }
 enum _LogOp: _UnaryOp { @inline(__always) static func apply(_ x: Float) -> Float { logf(x) } }
 enum _SqrtOp: _UnaryOp {
   @inline(__always) static func apply(_ x: Float) -> Float { x.squareRoot() }
 }
-enum _TanhOp: _UnaryOp { @inline(__always) static func apply(_ x: Float) -> Float { tanhf(x) } }
+enum _TanhOp: _UnaryOp { @inline(__always) static func apply(_ x: Float) -> Float { _tanh(x) } }
 enum _SigmoidOp: _UnaryOp {
-  @inline(__always) static func apply(_ x: Float) -> Float {
-    // Written so that neither branch overflows expf.
-    x >= 0 ? 1 / (1 + expf(-x)) : expf(x) / (1 + expf(x))
-  }
+  @inline(__always) static func apply(_ x: Float) -> Float { _sigmoid(x) }
 }
 enum _ReluOp: _UnaryOp {
   @inline(__always) static func apply(_ x: Float) -> Float { x > 0 ? x : 0 }
@@ -146,7 +145,7 @@ enum _ReluGradOp: _UnaryOp {
 enum _GeluOp: _UnaryOp {
   static let c: Float = 0.7978845608
   @inline(__always) static func apply(_ x: Float) -> Float {
-    0.5 * x * (1 + tanhf(c * (x + 0.044715 * x * x * x)))
+    0.5 * x * (1 + _tanh(c * (x + 0.044715 * x * x * x)))
   }
 }
 
@@ -154,7 +153,7 @@ enum _GeluOp: _UnaryOp {
 enum _GeluGradOp: _UnaryOp {
   @inline(__always) static func apply(_ x: Float) -> Float {
     let u = _GeluOp.c * (x + 0.044715 * x * x * x)
-    let t = tanhf(u)
+    let t = _tanh(u)
     let du = _GeluOp.c * (1 + 3 * 0.044715 * x * x)
     return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
   }

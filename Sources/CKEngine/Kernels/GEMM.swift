@@ -91,17 +91,25 @@ enum _GEMM {
     let kcMax = min(kc, k)
     let ncMax = min(nc, (cols.count + nr - 1) / nr * nr)
     let mcMax = min(mc, (rows.count + mr - 1) / mr * mr)
-    let packB = UnsafeMutableRawPointer.allocate(byteCount: kcMax * ncMax * 4, alignment: 64)
-      .bindMemory(to: Float.self, capacity: kcMax * ncMax)
-    let packA = UnsafeMutableRawPointer.allocate(byteCount: kcMax * mcMax * 4, alignment: 64)
-      .bindMemory(to: Float.self, capacity: kcMax * mcMax)
-    let edge = UnsafeMutableRawPointer.allocate(byteCount: mr * nr * 4, alignment: 64)
-      .bindMemory(to: Float.self, capacity: mr * nr)
-    defer {
-      packB.deallocate()
-      packA.deallocate()
-      edge.deallocate()
+    // One scratch block for the packed panels and the edge tile; small products (the digits
+    // model) get it from the stack instead of malloc.
+    let floats = kcMax * ncMax + kcMax * mcMax + mr * nr
+    withUnsafeTemporaryAllocation(byteCount: floats * 4, alignment: 64) { raw in
+      let base = raw.baseAddress!.bindMemory(to: Float.self, capacity: floats)
+      blockLoop(
+        rows: rows, cols: cols, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate,
+        native: native, packB: base, packA: base + kcMax * ncMax,
+        edge: base + kcMax * ncMax + kcMax * mcMax)
     }
+  }
+
+  /// The loops of `block` over scratch buffers it provides.
+  static func blockLoop(
+    rows: Range<Int>, cols: Range<Int>, k: Int, a: _MatrixView, b: _MatrixView,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, native: Bool,
+    packB: UnsafeMutablePointer<Float>, packA: UnsafeMutablePointer<Float>,
+    edge: UnsafeMutablePointer<Float>
+  ) {
     var jc = cols.lowerBound
     while jc < cols.upperBound {
       let ncb = min(nc, cols.upperBound - jc)
@@ -165,7 +173,23 @@ enum _GEMM {
     var r = 0
     while r < mcb {
       let rows = min(mr, mcb - r)
-      if a.colStride == 1 {
+      if a.colStride == 1 && rows == mr {
+        // Six row streams interleaved: sequential writes, six sequential reads. Pointer steps,
+        // not index arithmetic, so no overflow checks sit in the loop.
+        var s0 = a.base + (i0 + r) * a.rowStride + k0
+        let rs = a.rowStride
+        var o = d
+        for _ in 0..<kcb {
+          o[0] = s0[0]
+          o[1] = s0[rs]
+          o[2] = s0[2 &* rs]
+          o[3] = s0[3 &* rs]
+          o[4] = s0[4 &* rs]
+          o[5] = s0[5 &* rs]
+          o += mr
+          s0 += 1
+        }
+      } else if a.colStride == 1 {
         for i in 0..<mr {
           if i < rows {
             let src = a.base + (i0 + r + i) * a.rowStride + k0
@@ -194,11 +218,19 @@ enum _GEMM {
     var j = 0
     while j < ncb {
       let cols = min(nr, ncb - j)
-      if b.colStride == 1 {
+      if b.colStride == 1 && cols == nr {
+        // A full panel of a row-major B: one 16-wide vector per row of the panel.
+        var src = b.base + k0 * b.rowStride + j0 + j
+        for p in 0..<kcb {
+          UnsafeMutableRawPointer(d + p * nr).storeBytes(
+            of: UnsafeRawPointer(src).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+          src += b.rowStride
+        }
+      } else if b.colStride == 1 {
         for p in 0..<kcb {
           let src = b.base + (k0 + p) * b.rowStride + j0 + j
-          (d + p * nr).update(from: src, count: cols)
-          if cols < nr { (d + p * nr + cols).update(repeating: 0, count: nr - cols) }
+          for jj in 0..<cols { d[p * nr + jj] = src[jj] }
+          for jj in cols..<nr { d[p * nr + jj] = 0 }
         }
       } else {
         for jj in 0..<nr {

@@ -23,10 +23,24 @@ public protocol Layer: Module {
 
 extension Module {
   /// Every parameter with its canonical dotted name, sorted by name.
+  ///
+  /// Built-in layers describe their children directly, which is much faster than reflection;
+  /// `namedParametersByReflection()` is the reference walk and gives the same list.
   public func namedParameters() -> [(name: String, parameter: Parameter)] {
+    _namedParameters(reflectionOnly: false)
+  }
+
+  /// The same list as `namedParameters()`, found by reflection alone (for tests and tools that
+  /// want to check a layer's fast path).
+  public func namedParametersByReflection() -> [(name: String, parameter: Parameter)] {
+    _namedParameters(reflectionOnly: true)
+  }
+
+  func _namedParameters(reflectionOnly: Bool) -> [(name: String, parameter: Parameter)] {
     var found: [(name: String, parameter: Parameter)] = []
     var visiting = Set<ObjectIdentifier>()
-    _collectParameters(self, prefix: "", into: &found, visiting: &visiting)
+    _collectParameters(
+      self, prefix: "", into: &found, visiting: &visiting, reflectionOnly: reflectionOnly)
     found.sort { $0.name < $1.name }
     var seen = Set<ObjectIdentifier>()
     return found.filter { seen.insert(ObjectIdentifier($0.parameter)).inserted }
@@ -55,23 +69,47 @@ extension Module {
   }
 }
 
-/// Walks `value` by reflection and appends every reachable parameter with its dotted name.
+/// Implemented by the built-in layers: their children with the labels reflection would give
+/// (joined for arrays, `layers.0`), so the walk can skip `Mirror`. Tests check both agree.
+protocol _ListsChildren {
+  var _children: [(label: String, value: Any)] { get }
+}
+
+/// Walks `value` and appends every reachable parameter with its dotted name.
 func _collectParameters(
   _ value: Any, prefix: String, into found: inout [(name: String, parameter: Parameter)],
-  visiting: inout Set<ObjectIdentifier>
+  visiting: inout Set<ObjectIdentifier>, reflectionOnly: Bool
 ) {
   if let p = value as? Parameter {
     found.append((prefix, p))
     return
   }
-  // Leaves that cannot hold parameters; skipping them keeps the walk cheap.
-  if value is Tensor || value is IntTensor || value is String || value is RandomGenerator
-    || value is [Float] || value is [Int] || value is [Int32] || value is [Double]
-    || value is [UInt64] || value is [String] || value is [Bool]
-  {
+  if !reflectionOnly, let listing = value as? _ListsChildren {
+    for (label, child) in listing._children {
+      _collectParameters(
+        child, prefix: prefix.isEmpty ? label : prefix + "." + label, into: &found,
+        visiting: &visiting, reflectionOnly: false)
+    }
     return
   }
   let mirror = Mirror(reflecting: value)
+  switch mirror.displayStyle {
+  case .struct:
+    // Tensors own large buffers but no parameters; skipping them keeps the walk cheap.
+    if value is Tensor || value is IntTensor { return }
+  case .collection, .set:
+    // A collection of plain values ([Float], [Int], [String]) holds no parameters: judge by the
+    // first element instead of reflecting every one.
+    if let first = mirror.children.first?.value, !(first is Parameter),
+      Mirror(reflecting: first).children.isEmpty
+    {
+      return
+    }
+  case .class:
+    if value is RandomGenerator { return }
+  default:
+    break
+  }
   if mirror.children.isEmpty && mirror.superclassMirror == nil { return }
   var onPath: ObjectIdentifier? = nil
   if mirror.displayStyle == .class {
@@ -85,17 +123,23 @@ func _collectParameters(
   switch mirror.displayStyle {
   case .optional:
     if let child = mirror.children.first {
-      _collectParameters(child.value, prefix: prefix, into: &found, visiting: &visiting)
+      _collectParameters(
+        child.value, prefix: prefix, into: &found, visiting: &visiting,
+        reflectionOnly: reflectionOnly)
     }
   case .collection, .set:
     for (i, child) in mirror.children.enumerated() {
-      _collectParameters(child.value, prefix: join(String(i)), into: &found, visiting: &visiting)
+      _collectParameters(
+        child.value, prefix: join(String(i)), into: &found, visiting: &visiting,
+        reflectionOnly: reflectionOnly)
     }
   case .dictionary:
     for child in mirror.children {
       let pair = Mirror(reflecting: child.value).children.map(\.value)
       guard pair.count == 2 else { continue }
-      _collectParameters(pair[1], prefix: join("\(pair[0])"), into: &found, visiting: &visiting)
+      _collectParameters(
+        pair[1], prefix: join("\(pair[0])"), into: &found, visiting: &visiting,
+        reflectionOnly: reflectionOnly)
     }
   default:
     var m: Mirror? = mirror
@@ -104,7 +148,9 @@ func _collectParameters(
         var label = child.label ?? String(i)
         if label.hasPrefix("$__lazy_storage_$_") { label.removeFirst(18) }
         if (label.hasPrefix("_") || label.hasPrefix(".")) && label.count > 1 { label.removeFirst() }
-        _collectParameters(child.value, prefix: join(label), into: &found, visiting: &visiting)
+        _collectParameters(
+          child.value, prefix: join(label), into: &found, visiting: &visiting,
+          reflectionOnly: reflectionOnly)
       }
       m = current.superclassMirror
     }

@@ -37,7 +37,7 @@ public func softmaxCrossEntropy(logits: Tensor, labels: IntTensor) -> Tensor {
             dst.update(repeating: 0, count: c)
             continue
           }
-          for j in 0..<c { dst[j] = expf(src[j]) * scale }
+          for j in 0..<c { dst[j] = _exp(src[j]) * scale }
           dst[y] -= scale
         }
       }

@@ -34,12 +34,10 @@ func _softmaxKernel(_ x: Tensor, log: Bool) -> Tensor {
       let dst = o + r * n
       var m = -Float.infinity
       for j in 0..<n { m = Swift.max(m, src[j]) }
+      // Exponentials in their own loop so it vectorises; the sum follows in index order.
+      for j in 0..<n { dst[j] = _exp(src[j] - m) }
       var s: Float = 0
-      for j in 0..<n {
-        let e = expf(src[j] - m)
-        dst[j] = e
-        s += e
-      }
+      for j in 0..<n { s += dst[j] }
       if log {
         let ls = logf(s)
         for j in 0..<n { dst[j] = (src[j] - m) - ls }

@@ -1,3 +1,5 @@
+import CKKernels
+
 /// The Adam update shared by `Adam` and `AdamW`, with bias correction and per-parameter steps.
 struct _AdamCore {
   var beta1: Float
@@ -17,9 +19,11 @@ struct _AdamCore {
   mutating func update(
     _ parameters: [(name: String, parameter: Parameter)], _ gradients: [String: Tensor], lr: Float
   ) throws {
-    var state = m.reduce(into: [String: Tensor]()) { $0[$1.key + Self.mSlot] = $1.value }
-    for (k, t) in v { state[k + Self.vSlot] = t }
-    try _validate(parameters, gradients, state: state, suffixes: [Self.mSlot, Self.vSlot])
+    try _validate(parameters, gradients) { name, shape in
+      [(Self.mSlot, m[name]?.shape), (Self.vSlot, v[name]?.shape)].compactMap { slot, s in
+        s.map { $0 == shape ? nil : "\(name + slot): state \($0) vs parameter \(shape)" } ?? nil
+      }
+    }
     let (b1, b2, eps, wd, decoupled) = (beta1, beta2, epsilon, weightDecay, decoupled)
     for (name, p) in parameters where p.isTrainable {
       guard let g = gradients[name] else { continue }
@@ -37,19 +41,9 @@ struct _AdamCore {
         vt.withUnsafeMutableBufferPointer { vb in
           let (mp, vp) = (mb.baseAddress!, vb.baseAddress!)
           p._mutate { w, n in
-            for i in 0..<n {
-              var gi = gp[i]
-              if decoupled {
-                w[i] -= lr * wd * w[i]
-              } else {
-                gi += wd * w[i]
-              }
-              mp[i] = b1 * mp[i] + (1 - b1) * gi
-              vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
-              let mhat = mp[i] / c1
-              let vhat = vp[i] / c2
-              w[i] -= lr * mhat / (vhat.squareRoot() + eps)
-            }
+            _adamKernel(
+              w, gp, mp, vp, n, lr: lr, b1: b1, b2: b2, eps: eps, c1: c1, c2: c2, wd: wd,
+              decoupled: decoupled)
           }
         }
       }
@@ -85,6 +79,17 @@ struct _AdamCore {
     }
     step = Int(counters["step"]!)
   }
+}
+
+/// One Adam update of `n` elements in place, vectorised in `CKKernels` (see `ck_adam_update`).
+@inline(__always)
+func _adamKernel(
+  _ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+  _ v: UnsafeMutablePointer<Float>, _ n: Int, lr: Float, b1: Float, b2: Float, eps: Float,
+  c1: Float, c2: Float, wd: Float, decoupled: Bool
+) {
+  ck_adam_update(
+    n, w, g, m, v, lr, b1, b2, eps, c1, c2, decoupled ? 1 - lr * wd : 1, decoupled ? 0 : wd)
 }
 
 /// x^n for a non-negative integer n, by squaring (exact order of operations on every platform).

@@ -44,31 +44,25 @@ extension Optimizer {
   public var learningRate: Float { schedule(step: step) }
 }
 
-/// Checks that every gradient names a trainable parameter of the right shape, and that stored
-/// state matches; throws one error listing all problems.
+/// Checks that every gradient names a parameter of the same shape, and that the optimizer's stored
+/// state matches (`stateProblems(name, shape)` describes mismatches); throws one error listing all.
 func _validate(
   _ parameters: [(name: String, parameter: Parameter)], _ gradients: [String: Tensor],
-  state: [String: Tensor], suffixes: [String]
+  stateProblems: (String, [Int]) -> [String] = { _, _ in [] }
 ) throws {
-  var byName: [String: Parameter] = [:]
-  for (n, p) in parameters { byName[n] = p }
-  var unknown: [String] = []
+  var matched = 0
   var mismatched: [String] = []
-  for (name, g) in gradients.sorted(by: { $0.key < $1.key }) {
-    guard let p = byName[name] else {
-      unknown.append(name)
-      continue
-    }
+  for (name, p) in parameters {
+    guard let g = gradients[name] else { continue }
+    matched += 1
     if g.shape != p.shape {
       mismatched.append("\(name): gradient \(g.shape) vs parameter \(p.shape)")
     }
-    for s in suffixes {
-      if let t = state[name + s], t.shape != p.shape {
-        mismatched.append("\(name + s): state \(t.shape) vs parameter \(p.shape)")
-      }
-    }
+    mismatched += stateProblems(name, p.shape)
   }
-  if !unknown.isEmpty {
+  if matched < gradients.count {
+    let known = Set(parameters.map(\.name))
+    let unknown = gradients.keys.filter { !known.contains($0) }.sorted()
     throw EngineError(
       .unknownName, "gradients for unknown parameters: \(unknown.joined(separator: ", "))")
   }

@@ -32,7 +32,11 @@ public final class SGD: Optimizer {
   public func update(
     _ parameters: [(name: String, parameter: Parameter)], gradients: [String: Tensor]
   ) throws {
-    try _validate(parameters, gradients, state: velocity, suffixes: [Self.slot])
+    try _validate(parameters, gradients) { name, shape in
+      velocity[name].map {
+        $0.shape == shape ? [] : ["\(name + Self.slot): state \($0.shape) vs parameter \(shape)"]
+      } ?? []
+    }
     let lr = schedule(step: step)
     let (mu, wd, nest) = (momentum, weightDecay, nesterov)
     for (name, p) in parameters where p.isTrainable {

@@ -18,6 +18,13 @@ int ck_has_avx2_fma(void);
 void ck_sgemm_6x16_avx2(long kc, const float *a, const float *b, float *c, long ldc,
                         int accumulate);
 
+/// One Adam/AdamW step over n elements, in place:
+/// w' = w*keep; g' = g + l2*w'; m = b1*m + (1-b1)*g'; v = b2*v + (1-b2)*g'^2;
+/// w = w' - lr * (m/c1) / (sqrt(v/c2) + eps).
+/// Uses AVX2/FMA when ck_has_avx2_fma() (8 lanes, fused multiply-adds), SSE2 otherwise.
+void ck_adam_update(long n, float *w, const float *g, float *m, float *v, float lr, float b1,
+                    float b2, float eps, float c1, float c2, float keep, float l2);
+
 #ifdef __cplusplus
 }
 #endif
