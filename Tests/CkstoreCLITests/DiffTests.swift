@@ -148,6 +148,79 @@ import Testing
       j.tensors.count == 6 && j.tensors.allSatisfy { $0.l2 == nil && $0.changedElements == nil })
   }
 
+  /// Statistics for every floating dtype and an integer one, from values decoded here.
+  @Test func statisticsForHalfDoubleAndIntegerDtypes() throws {
+    let box = try Sandbox()
+    let n = 96
+    let base = randomFloats(n, seed: 21)
+    let moved = base.enumerated().map { i, x in i % 5 == 0 ? x + 0.25 : x }
+    func bytes<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }
+    let encodings: [(DType, ([Float]) -> [UInt8], ([UInt8]) -> [Double])] = [
+      (
+        .float64, { bytes($0.map(Double.init)) },
+        { b in b.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) } }
+      ),
+      (
+        .float16, { bytes($0.map { Float16($0).bitPattern }) },
+        { b in
+          b.withUnsafeBytes {
+            $0.bindMemory(to: UInt16.self).map { Double(Float16(bitPattern: $0)) }
+          }
+        }
+      ),
+      (
+        .bfloat16, { bytes($0.map { UInt16($0.bitPattern >> 16) }) },
+        { b in
+          b.withUnsafeBytes {
+            $0.bindMemory(to: UInt16.self).map { Double(Float(bitPattern: UInt32($0) << 16)) }
+          }
+        }
+      ),
+      (
+        .int8, { bytes($0.map { Int8(($0 * 100).rounded()) }) },
+        { b in b.map { Double(Int8(bitPattern: $0)) } }
+      ),
+    ]
+    var before: [TensorData] = []
+    var after: [TensorData] = []
+    var expected: [String: Expected] = [:]
+    for (dtype, encode, decode) in encodings {
+      let name = "t.\(dtype.name)"
+      let a = encode(base)
+      let b = encode(moved)
+      before.append(try TensorData(name: name, dtype: dtype, shape: [n], bytes: a))
+      after.append(try TensorData(name: name, dtype: dtype, shape: [n], bytes: b))
+      var e = Expected(decode(a).map { Float($0) }, decode(b).map { Float($0) })
+      // Recompute in Double from the decoded values (Expected converts through Float, exact for
+      // these dtypes except float64).
+      let x = decode(a)
+      let y = decode(b)
+      let d = zip(x, y).map { $1 - $0 }
+      e.l2 = d.map { $0 * $0 }.reduce(0, +).squareRoot()
+      e.relative = e.l2 / x.map { $0 * $0 }.reduce(0, +).squareRoot()
+      e.maxAbs = d.map(abs).max()!
+      e.changed = zip(a.chunked(dtype.size), b.chunked(dtype.size)).filter { $0 != $1 }.count
+      e.fraction = Double(e.changed) / Double(n)
+      expected[name] = e
+    }
+    try box.commit(before, step: 1)
+    try box.commit(after, step: 2)
+    let r = try box.ck("diff", "main~1", "main", "--json")
+    #expect(r.status == 1)
+    let d = try decodeJSON(DiffJSON.self, r.stdout)
+    #expect(d.tensors.map(\.name).sorted() == expected.keys.sorted())
+    for entry in d.tensors {
+      let e = try #require(expected[entry.name])
+      #expect(close(entry.l2, e.l2), "\(entry.name) l2 \(entry.l2 ?? -1) vs \(e.l2)")
+      #expect(close(entry.relative, e.relative), "\(entry.name) relative")
+      #expect(
+        close(entry.maxAbs, e.maxAbs), "\(entry.name) max \(entry.maxAbs ?? -1) vs \(e.maxAbs)")
+      #expect(entry.changedElements == e.changed, "\(entry.name) changed elements")
+      #expect(close(entry.changedFraction, e.fraction), "\(entry.name) fraction")
+      #expect(e.changed > 0)
+    }
+  }
+
   @Test func identicalCommitsExitZero() throws {
     let p = try pair()
     // The same tensors again: a new commit with the same tree.
@@ -164,5 +237,12 @@ import Testing
     #expect(d.identical && d.tensors.isEmpty)
     let self_ = try p.box.ck("diff", "main", "main")
     #expect(self_.status == 0)
+  }
+}
+
+extension Array where Element == UInt8 {
+  /// Consecutive slices of `size` bytes.
+  fileprivate func chunked(_ size: Int) -> [ArraySlice<UInt8>] {
+    stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
   }
 }
