@@ -87,4 +87,35 @@ import Testing
       #expect(differences(after, before) == [])
     }
   }
+
+  /// `MinibatchIterator` caches the current epoch's order by epoch number only: restoring a
+  /// position with another seed into an iterator that already drew from that epoch keeps serving
+  /// the old order (Sources/CKEngine/Data/MinibatchIterator.swift, `restore` and `position`
+  /// should reset `orderEpoch`).
+  @Test func restoringAnotherSeedsPositionIntoAUsedIteratorDrawsItsBatches() throws {
+    let used = try MinibatchIterator(count: 100, batchSize: 10, seed: 1)
+    _ = used.next()
+    let other = try MinibatchIterator(count: 100, batchSize: 10, seed: 2)
+    _ = other.next()
+    let saved = other.position
+    let expected = other.next()
+    try used.restore(saved)
+    #expect(used.position == saved)
+    let drawn = used.next()
+    withKnownIssue("the cached order of epoch 0 (seed 1) is reused") {
+      #expect(drawn == expected)
+    }
+    // Through a checkpoint: restoring a run of another seed into a run that already trained.
+    let source = try DigitsRun(seed: 11)
+    try source.train(2)
+    let tensors = try source.checkpoint.tensors()
+    let nextOfSource = source.batches.next()
+    let target = try DigitsRun(seed: 12)
+    try target.train(2)
+    try target.checkpoint.restore(from: tensors)
+    let nextOfTarget = target.batches.next()
+    withKnownIssue("so a restored run trains on other batches than the saved one would") {
+      #expect(nextOfTarget == nextOfSource)
+    }
+  }
 }
