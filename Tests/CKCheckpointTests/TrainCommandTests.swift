@@ -32,7 +32,7 @@ import Testing
     // The second process's commits descend from the first process's last one.
     let history = try b.history(from: head.id)
     #expect(history.contains { $0.parents.first == atSplit.id })
-    #expect(history.last.map { _ in history.map(\.step).contains(Int64(split)) } == true)
+    #expect(history.map(\.step).contains(Int64(split)))
     return (try Store.open(at: dir.path("a")), b)
   }
 
@@ -112,30 +112,47 @@ import Testing
 
   @Test func sigtermSavesTheStepReachedAndARerunContinuesExactly() throws {
     let dir = try TempDir()
-    for name in ["a", "b"] { try CLI.ok(["init", dir.path(name)]) }
-    let args = ["train", "--steps", "3000", "--save-every", "500", "--seed", "2"]
-    let log = URL(fileURLWithPath: dir.path("interrupted"))
-    let process = try CLI.start(args + ["--store", dir.path("a")], output: log)
-    // Stdout to a file is block-buffered, so watch the store for the first save (the ref is
-    // written last), then let it run on a little so it is between saves.
-    let ref = dir.path("a") + "/refs/heads/main"
-    let deadline = Date().addingTimeInterval(30)
-    while process.isRunning && !FileManager.default.fileExists(atPath: ref) && Date() < deadline {
-      usleep(2_000)
-    }
-    usleep(100_000)
-    try #require(process.isRunning, "training finished before it could be interrupted")
-    kill(process.processIdentifier, SIGTERM)
-    process.waitUntilExit()
-    let stdout = (try? String(contentsOfFile: log.path + ".out", encoding: .utf8)) ?? ""
-    let stderr = (try? String(contentsOfFile: log.path + ".err", encoding: .utf8)) ?? ""
-    #expect(process.terminationReason == .exit)
-    #expect(process.terminationStatus == 0, "\(stderr)")
+    try CLI.ok(["init", dir.path("b")])
+    // Batches of 512 make 500 steps take about as long as a save (0.2 s), so a signal sent
+    // 150 ms after the first save lands between saves.
+    let args = [
+      "train", "--steps", "3000", "--save-every", "500", "--batch-size", "512", "--seed", "2",
+    ]
+    // A SIGTERM that lands during the save at a multiple of 500 stops right there; to show a
+    // stop between saves, try again (in a fresh store) a few times with other delays.
+    var attempt = 0
+    var stdout = ""
+    var storeName = ""
+    var stopped: Commit
+    repeat {
+      attempt += 1
+      storeName = "a\(attempt)"
+      try CLI.ok(["init", dir.path(storeName)])
+      let log = URL(fileURLWithPath: dir.path("interrupted\(attempt)"))
+      let process = try CLI.start(args + ["--store", dir.path(storeName)], output: log)
+      // Stdout to a file is block-buffered, so watch the store for the first save (the ref is
+      // written last), then let it run on a little so it is between saves.
+      let ref = dir.path(storeName) + "/refs/heads/main"
+      let deadline = Date().addingTimeInterval(30)
+      while process.isRunning && !FileManager.default.fileExists(atPath: ref)
+        && Date() < deadline
+      {
+        usleep(2_000)
+      }
+      usleep(UInt32(150_000 * attempt))
+      try #require(process.isRunning, "training finished before it could be interrupted")
+      kill(process.processIdentifier, SIGTERM)
+      process.waitUntilExit()
+      stdout = (try? String(contentsOfFile: log.path + ".out", encoding: .utf8)) ?? ""
+      let stderr = (try? String(contentsOfFile: log.path + ".err", encoding: .utf8)) ?? ""
+      #expect(process.terminationReason == .exit)
+      #expect(process.terminationStatus == 0, "\(stderr)")
+      stopped = try Store.open(at: dir.path(storeName)).resolve("main")
+      print("SIGTERM test: attempt \(attempt) interrupted at step \(stopped.step)")
+    } while stopped.step % 500 == 0 && attempt < 3
 
-    let a = try Store.open(at: dir.path("a"))
-    let stopped = try a.resolve("main")
+    let a = try Store.open(at: dir.path(storeName))
     let step = stopped.step
-    print("SIGTERM test: interrupted at step \(step)")
     #expect(step >= 500 && step < 3000)
     #expect(stdout.contains("saved step-500 "))
     #expect(stdout.contains("SIGTERM: saved step \(step) and stopped"), "\(stdout)")
@@ -146,7 +163,7 @@ import Testing
     let stoppedState = try snapshot(a)
     #expect(int64s(try #require(stoppedState["optimizer/step"])) == [step])
 
-    let rerun = try CLI.ok(args + ["--store", dir.path("a")])
+    let rerun = try CLI.ok(args + ["--store", dir.path(storeName)])
     #expect(rerun.stdout.contains("resuming main from step \(step) (\(stopped.id.short))"))
     let head = try a.resolve("main")
     #expect(head.step == 3000)
@@ -155,7 +172,7 @@ import Testing
     let after = try #require(history.last { $0.step > step })
     #expect(after.parents == [stopped.id])
     #expect(try a.reflog(branch: "main").contains { $0.old == stopped.id && $0.new == after.id })
-    let logText = try CLI.ok(["log", "--oneline", "--store", dir.path("a")]).stdout
+    let logText = try CLI.ok(["log", "--oneline", "--store", dir.path(storeName)]).stdout
     #expect(logText.contains("step-\(step) "))
 
     try CLI.ok(args + ["--store", dir.path("b")])
