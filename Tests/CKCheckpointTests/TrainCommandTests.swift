@@ -180,4 +180,47 @@ import Testing
     #expect(differences(straight, try snapshot(a)) == [])
     #expect(differences(straight, stoppedState).count > 4)
   }
+
+  /// `ckstore train --freeze-base true`: 10 saves store the frozen base once, and
+  /// `ckstore stats --json` shows it.
+  @Test func trainWithAFrozenBaseStoresItOnce() throws {
+    let dir = try TempDir()
+    try CLI.ok(["init", dir.path("s")])
+    try CLI.ok([
+      "train", "--steps", "200", "--save-every", "20", "--keep-last", "10", "--freeze-base",
+      "true", "--seed", "4", "--store", dir.path("s"),
+    ])
+    let store = try Store.open(at: dir.path("s"))
+    let commits = try store.history(from: try store.resolve("main").id)
+    #expect(commits.map(\.step) == Array(stride(from: 200, through: 20, by: -20)))
+    #expect(commits.allSatisfy { !store.isPruned($0.id) })
+    #expect(commits.allSatisfy { $0.metadata["freeze_base"] == "true" })
+    let baseNames = ["model/layers.0.bias", "model/layers.0.weight"]
+    let headNames = ["model/layers.1.bias", "model/layers.1.weight"]
+    var baseChunks = Set<[ObjectID]>()
+    var headChunks = Set<[ObjectID]>()
+    for c in commits {
+      let infos = try store.tensors(in: c)
+      let names = Set(infos.map(\.name))
+      #expect(!names.contains { $0.hasPrefix("optimizer/layers.0.") }, "no state for the base")
+      baseChunks.insert(infos.filter { baseNames.contains($0.name) }.flatMap(\.chunks))
+      headChunks.insert(infos.filter { headNames.contains($0.name) }.flatMap(\.chunks))
+    }
+    #expect(baseChunks.count == 1, "every commit names the same base chunks")
+    #expect(headChunks.count == 10, "the head changed at every save")
+
+    let json = try CLI.ok(["stats", "--json", "--store", dir.path("s")]).stdout
+    let object = try #require(
+      try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    let stats = try #require(object["stats"] as? [String: Any])
+    let unique = try #require((stats["uniqueBytes"] as? NSNumber)?.int64Value)
+    let logical = try #require((stats["logicalBytes"] as? NSNumber)?.int64Value)
+    let baseBytes = Int64((64 * 64 + 64) * 4)
+    let headBytes = Int64((64 * 10 + 10) * 4)
+    print("ckstore train --freeze-base: stats \(stats)")
+    #expect(logical > 10 * baseBytes)
+    // The base once, plus per save the head, its Adam m and v and a few counters.
+    #expect(unique >= baseBytes + 10 * 3 * headBytes)
+    #expect(unique < baseBytes + 10 * (3 * headBytes + 200))
+  }
 }
