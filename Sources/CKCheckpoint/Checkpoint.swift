@@ -81,8 +81,75 @@ public final class Checkpoint {
   /// The names of the tracked objects, in the order they were added.
   public var trackedNames: [String] { tracked.map(\.name) }
 
+  /// A parameter as it was last saved or restored: if its identity and version are unchanged,
+  /// its stored entry can go into the next commit without being hashed or compressed again.
+  struct StoredParameter {
+    let parameter: ObjectIdentifier
+    let version: UInt64
+    let info: TensorInfo
+  }
+
+  /// Model parameters whose stored entries are known, by tensor name (dirty tracking).
+  var stored: [String: StoredParameter] = [:]
+
+  /// What the next commit needs: the tensors to write, the entries of parameters unchanged since
+  /// they were last stored, and the version of every model parameter as captured now.
+  struct Snapshot {
+    var tensors: [TensorData]
+    var reused: [TensorInfo]
+    var versions: [String: (parameter: ObjectIdentifier, version: UInt64)]
+  }
+
+  /// Captures the checkpoint for a commit, skipping parameters whose `version` shows no change
+  /// since their entry was stored (parameters mutate only through paths that bump it).
+  func snapshot() throws -> Snapshot {
+    var tensors: [TensorData] = []
+    var reused: [TensorInfo] = []
+    var versions: [String: (ObjectIdentifier, UInt64)] = [:]
+    for (name, object) in tracked {
+      guard case .model(let model) = object else { continue }
+      for (p, parameter) in model.namedParameters() {
+        let full = name + "/" + p
+        let id = ObjectIdentifier(parameter)
+        versions[full] = (id, parameter.version)
+        if let known = stored[full], known.parameter == id, known.version == parameter.version {
+          reused.append(known.info)
+        } else {
+          tensors.append(try TensorBridge.data(full, parameter.value))
+        }
+      }
+    }
+    tensors += try self.tensors(includingModels: false)
+    return Snapshot(tensors: tensors, reused: reused, versions: versions)
+  }
+
+  /// Records the stored entries of a commit for the parameters captured in `versions`.
+  func remember(
+    _ entries: [TensorInfo], versions: [String: (parameter: ObjectIdentifier, version: UInt64)]
+  ) {
+    stored = [:]
+    for info in entries {
+      guard let v = versions[info.name] else { continue }
+      stored[info.name] = StoredParameter(parameter: v.parameter, version: v.version, info: info)
+    }
+  }
+
+  /// The current version of every model parameter, by tensor name.
+  func parameterVersions() -> [String: (parameter: ObjectIdentifier, version: UInt64)] {
+    var out: [String: (ObjectIdentifier, UInt64)] = [:]
+    for (name, object) in tracked {
+      guard case .model(let model) = object else { continue }
+      for (p, parameter) in model.namedParameters() {
+        out[name + "/" + p] = (ObjectIdentifier(parameter), parameter.version)
+      }
+    }
+    return out
+  }
+
   /// The checkpoint as named tensors, ready to commit.
-  public func tensors() throws -> [TensorData] {
+  public func tensors() throws -> [TensorData] { try tensors(includingModels: true) }
+
+  private func tensors(includingModels: Bool) throws -> [TensorData] {
     var out: [TensorData] = [try TensorBridge.data("checkpoint/step", int64: [step], shape: [])]
     for (name, value) in scalars.sorted(by: { $0.key < $1.key }) {
       out.append(try TensorBridge.data("scalars/" + name, float64: value))
@@ -90,6 +157,7 @@ public final class Checkpoint {
     for (name, object) in tracked {
       switch object {
       case .model(let model):
+        guard includingModels else { continue }
         for (p, parameter) in model.namedParameters() {
           out.append(try TensorBridge.data(name + "/" + p, parameter.value))
         }

@@ -63,9 +63,19 @@ public final class CheckpointManager {
     let due =
       step % saveInterval == 0 || lastSavedStep.map { step - $0 >= saveInterval } ?? false
     if !force && !due { return nil }
-    let commit = try writer.commit(
-      try checkpoint.tensors(), step: step, message: message ?? "checkpoint at step \(step)",
-      metrics: metrics, metadata: metadata)
+    let snapshot = try checkpoint.snapshot()
+    let commit: Commit
+    do {
+      commit = try writer.commit(
+        snapshot.tensors, reusing: snapshot.reused, step: step,
+        message: message ?? "checkpoint at step \(step)", metrics: metrics, metadata: metadata)
+    } catch let error as StoreError where error.code == .objectNotFound && !snapshot.reused.isEmpty
+    {
+      // Something freed a reused chunk (gc after a retention change elsewhere): write it all.
+      checkpoint.stored = [:]
+      return try save(metrics: metrics, message: message, metadata: metadata, force: force)
+    }
+    checkpoint.remember(try store.tensors(in: commit), versions: snapshot.versions)
     lastSavedStep = step
     let policy = RetentionPolicy(keepLast: maxToKeep, keepEvery: keepEvery, branches: [branch])
     if try !store.commitsToPrune(policy).isEmpty { _ = try store.gc(policy: policy) }
@@ -89,7 +99,7 @@ public final class CheckpointManager {
   @discardableResult
   public func restoreOrInitialize(options: RestoreOptions = .strict) throws -> SavedCheckpoint? {
     guard let latest = try latest() else { return nil }
-    try checkpoint.restore(from: store.readSnapshot(latest.commit), options: options)
+    try restore(commit: latest.commit, options: options)
     return latest
   }
 
@@ -99,6 +109,20 @@ public final class CheckpointManager {
     -> RestoreReport
   {
     let spec = revision.hasPrefix("step-") ? branch + ":" + revision : revision
-    return try checkpoint.restore(from: store.readSnapshot(store.resolve(spec)), options: options)
+    return try restore(commit: store.resolve(spec), options: options)
+  }
+
+  /// Restores a commit and remembers its entries: the restored parameters hold exactly the
+  /// stored bytes, so the next save can reuse them until they change.
+  private func restore(commit: Commit, options: RestoreOptions) throws -> RestoreReport {
+    let entries = try store.tensors(in: commit)
+    let report = try checkpoint.restore(
+      from: entries.map {
+        try TensorData(name: $0.name, dtype: $0.dtype, shape: $0.shape, bytes: store.read($0))
+      }, options: options)
+    let restored = Set(report.restored)
+    checkpoint.remember(
+      entries.filter { restored.contains($0.name) }, versions: checkpoint.parameterVersions())
+    return report
   }
 }

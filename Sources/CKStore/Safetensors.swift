@@ -90,6 +90,17 @@ public enum Safetensors {
     for (a, b) in zip(ranges, ranges.dropFirst()) where a.0.upperBound > b.0.lowerBound {
       throw fail("tensors '\(a.1)' and '\(b.1)' overlap")
     }
+    // The format requires the data to be fully indexed: no holes, nothing after the last tensor.
+    var expected = 0
+    for (range, name) in ranges {
+      guard range.lowerBound == expected else {
+        throw fail("a gap of \(range.lowerBound - expected) bytes before tensor '\(name)'")
+      }
+      expected = range.upperBound
+    }
+    guard expected == dataCount else {
+      throw fail("\(dataCount - expected) bytes after the last tensor belong to none")
+    }
     return (tensors.sorted { $0.name < $1.name }, metadata)
   }
 

@@ -44,7 +44,7 @@ import Testing
       let live = Dictionary(
         uniqueKeysWithValues: model.namedParameters().map { ("model/" + $0.name, $0.parameter) })
       var reused = Set<String>()
-      for info in try store.tensors(in: saved.commit) {
+      for info in try store.tensors(in: saved.commit) where info.name.hasPrefix("model/") {
         let stored = try store.read(info)
         let expected = try #require(live[info.name]).value.withUnsafeBytes { [UInt8]($0) }
         #expect(stored == expected, "\(info.name) is stale in the checkpoint")
@@ -89,9 +89,6 @@ import Testing
     copy.withUnsafeMutableBufferPointer { $0[0] = 42 }
     #expect(f.model.a.bias!.value.scalars[0] != 42)
     #expect(try f.saveAndCheck() == all)
-
-    // Replacing a tracked parameter object is a change even when the version matches.
-    #expect(try f.saveAndCheck() == all)
   }
 
   @Test func aFrozenBaseCostsOnlyTheChangedBytes() throws {
@@ -108,10 +105,10 @@ import Testing
         gradients: ["c.weight": Tensor(shape: [8, 2], repeating: 0.1)])
       f.checkpoint.step += 1
       added.append(try #require(try f.manager.save()).commit.addedBytes)
-      // The frozen layers are reused from the previous commit from the second save on.
     }
     let reused = try f.saveAndCheck()
-    #expect(reused.isSuperset(of: ["model/a.weight", "model/a.bias", "model/b.weight", "model/b.bias"]))
+    #expect(
+      reused.isSuperset(of: ["model/a.weight", "model/a.bias", "model/b.weight", "model/b.bias"]))
     #expect(added.dropFirst().allSatisfy { $0 < added[0] })
   }
 }

@@ -21,19 +21,34 @@ import Testing
     }
   }
 
-  @Test func staleRefLockBlocksImportUntilGCRemovesIt() throws {
+  @Test func aLiveRefLockRefusesImportAndADeadOneIsBroken() throws {
+    let box = try Sandbox()
+    let first = try box.commit([try floatTensor("w", [4, 4], seed: 1)], step: 1)
+    let mainLock = box.store + "/refs/heads/main.lock"
+    var liveHolder: HeldLock? = try HeldLock(mainLock)
+    try backdate(mainLock, by: 3600)
+    let file = try box.write("two.safetensors", [try floatTensor("w", [4, 4], seed: 2)])
+    let blocked = try box.ck("import", file, "--step", "2")
+    #expect(blocked.status == 2)
+    #expect(
+      blocked.stderr.hasPrefix("ckstore: error: ") && blocked.stderr.contains(mainLock),
+      "\(blocked.stderr)")
+    #expect(box.head() == first)
+    // The holder dies: its lock stays on disk, unheld, and the next writer breaks it.
+    liveHolder = nil
+    withExtendedLifetime(liveHolder) {}
+    #expect(FileManager.default.fileExists(atPath: mainLock))
+    let second = try box.commit([try floatTensor("w", [4, 4], seed: 2)], step: 2)
+    #expect(box.head() == second)
+    #expect(!FileManager.default.fileExists(atPath: mainLock))
+  }
+
+  @Test func gcRemovesStaleLocksAndScratchFoldersOnly() throws {
     let box = try Sandbox()
     let first = try box.commit([try floatTensor("w", [4, 4], seed: 1)], step: 1)
     let lock = box.store + "/refs/heads/main.lock"
     #expect(FileManager.default.createFile(atPath: lock, contents: nil))
     try backdate(lock, by: 3600)
-    let file = try box.write("two.safetensors", [try floatTensor("w", [4, 4], seed: 2)])
-    let blocked = try box.ck("import", file, "--step", "2")
-    #expect(blocked.status == 2)
-    #expect(
-      blocked.stderr.hasPrefix("ckstore: error: ") && blocked.stderr.contains(lock),
-      "\(blocked.stderr)")
-    #expect(box.head() == first)
 
     // Locks gc must leave: one a live process holds (however old), one too fresh to judge.
     let held = box.store + "/refs/tags/v1.lock"
