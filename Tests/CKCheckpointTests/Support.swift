@@ -56,8 +56,8 @@ enum CLI {
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "CKSTORE_DIR")
     process.environment = env
-    FileManager.default.createFile(atPath: output.path + ".out", contents: nil)
-    FileManager.default.createFile(atPath: output.path + ".err", contents: nil)
+    _ = FileManager.default.createFile(atPath: output.path + ".out", contents: nil)
+    _ = FileManager.default.createFile(atPath: output.path + ".err", contents: nil)
     process.standardOutput = try FileHandle(
       forWritingTo: URL(fileURLWithPath: output.path + ".out"))
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: output.path + ".err"))
