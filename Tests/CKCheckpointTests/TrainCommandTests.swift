@@ -8,7 +8,8 @@ import Testing
   import Glibc
 #endif
 
-/// `ckstore train` across processes: exact resume (acceptance 1) and SIGTERM (acceptance 6).
+/// `ckstore train` across processes: exact resume (acceptance 1), SIGTERM (acceptance 6) and
+/// a frozen base stored once (acceptance 4).
 /// Serialized: each test runs training processes, and the machine has two cores.
 @Suite(.serialized) struct TrainCommandTests {
   /// Store `a` trains to `steps` in one process; store `b` trains to `split` in one process and
