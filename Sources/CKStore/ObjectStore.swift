@@ -45,40 +45,24 @@ final class ObjectStore: @unchecked Sendable {
       try FileIO.makeDirectory(fanout)
       markForSync(objectsPath)
     }
-    var header = ObjectHeader(kind: kind, codec: .none, length: UInt64(payload.count))
-    var compressed: [UInt8] = []
-    if kind == .chunk && payload.count > 0 {
-      if elementWidth > 1 && payload.count >= 2 * elementWidth {
-        var grouped = [UInt8](repeating: 0, count: payload.count)
-        grouped.withUnsafeMutableBytes {
-          ByteGrouping.group(payload, into: $0, width: elementWidth)
-        }
-        compressed = try grouped.withUnsafeBytes {
-          try Zstd.compress($0, level: compressionLevel)
-        }
-        header.codec = .groupedZstd
-        header.parameter = UInt8(elementWidth)
-      } else {
-        compressed = try Zstd.compress(payload, level: compressionLevel)
-        header.codec = .zstd
-      }
-      // Incompressible data is stored as it is: same id, no decompression cost on read.
-      if compressed.count >= payload.count {
-        header.codec = .none
-        header.parameter = 0
-      }
-    }
-    let headerBytes = header.encoded()
-    let stored = header.codec == .none ? payload.count : compressed.count
-    try headerBytes.withUnsafeBytes { h in
-      try compressed.withUnsafeBytes { c in
+    let encoded =
+      kind == .chunk
+      ? try ChunkCodec.encode(payload, width: elementWidth, level: compressionLevel)
+      : ChunkCodec.Encoded(codec: .none, parameter: 0, bytes: [])
+    let header = ObjectHeader(
+      kind: kind, codec: encoded.codec, parameter: encoded.parameter,
+      length: UInt64(payload.count)
+    ).encoded()
+    try header.withUnsafeBytes { h in
+      try encoded.bytes.withUnsafeBytes { e in
         try FileIO.writeAtomically(
-          [h, header.codec == .none ? payload : c], to: target,
+          [h, encoded.codec == .none ? payload : e], to: target,
           tempPath: try scratch.newTempPath())
       }
     }
     markForSync(fanout)
-    return PutResult(id: id, storedBytes: headerBytes.count + stored)
+    let body = encoded.codec == .none ? payload.count : encoded.bytes.count
+    return PutResult(id: id, storedBytes: header.count + body)
   }
 
   func put(_ kind: ObjectKind, _ payload: [UInt8]) throws -> PutResult {

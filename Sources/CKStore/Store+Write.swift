@@ -4,15 +4,6 @@ extension Store {
   /// Threads that hash, compress and write chunks: twice the cores, so fsync waits overlap.
   static let writeWidth = 2 * ProcessInfo.processInfo.activeProcessorCount
 
-  /// The element width whose bytes are regrouped before zstd, or 1 for none: floats only, where
-  /// sign and exponent bytes repeat (docs/PERFORMANCE.md has the measurement).
-  static func groupingWidth(_ dtype: DType) -> Int {
-    switch dtype {
-    case .float32, .float16, .bfloat16, .float64: return dtype.size
-    default: return 1
-    }
-  }
-
   /// The commit pipeline (callers hold the branch's writer lock).
   ///
   /// `reusing` lists tensors already in the store (entries of an earlier commit) that go into this
@@ -85,7 +76,7 @@ extension Store {
       return try tensors[job.tensor].bytes.withUnsafeBytes { raw in
         try objects.put(
           .chunk, UnsafeRawBufferPointer(rebasing: raw[job.range]),
-          elementWidth: Self.groupingWidth(tensors[job.tensor].dtype))
+          elementWidth: ChunkCodec.groupingWidth(tensors[job.tensor].dtype))
       }
     }
     for i in infos.indices {
