@@ -224,4 +224,61 @@ final class Flag: @unchecked Sendable {
     #expect(try fresh.readSnapshot(try fresh.resolve("main")) == (try Self.payload(59)))
     #expect(try fresh.history(from: try fresh.resolve("main").id).count == 60)
   }
+
+  /// The same race through `reusing`: each commit reuses the entries of the commit three back,
+  /// which retention has usually pruned by then. A commit either succeeds with data that reads
+  /// back, or fails with `objectNotFound` before its ref moves; it never names missing chunks.
+  @Test func gcLoopAgainstCommitsReusingEntriesOfPrunedCommits() throws {
+    let t = try TempStore(chunkSize: 2048)
+    let committer = t.store
+    let collector = try t.reopen()
+    let failures = Failures()
+    let done = Flag()
+    let committed = CommitLog()
+
+    let thread = Thread {
+      defer { done.set() }
+      do {
+        let w = try committer.writer(branch: "main")
+        var entries: [[TensorInfo]] = []
+        for n in Int64(0)..<45 {
+          let fresh = try Self.snapshot(step: n).filter { $0.name != "model.b" }
+          let reused = n >= 3 ? entries[Int(n) - 3].filter { $0.name == "model.b" } : []
+          let tensors = reused.isEmpty ? try Self.snapshot(step: n) : fresh
+          do {
+            let c = try w.commit(tensors, reusing: reused, step: n)
+            committed.record(c.id, n)
+            entries.append(try committer.tensors(in: c))
+          } catch let error as StoreError where error.code == .objectNotFound {
+            failures.count("refused")
+            let c = try w.commit(try Self.snapshot(step: n), step: n)
+            committed.record(c.id, n)
+            entries.append(try committer.tensors(in: c))
+          }
+        }
+      } catch {
+        failures.add("committer: \(error)")
+      }
+    }
+    thread.start()
+    repeat {
+      do {
+        _ = try collector.gc(policy: RetentionPolicy(keepLast: 1))
+      } catch {
+        failures.add("gc: \(error)")
+      }
+    } while !done.isSet
+
+    #expect(failures.all.isEmpty, "\(failures.all.prefix(5))")
+    let fresh = try t.reopen()
+    let report = try fresh.fsck()
+    #expect(report.isClean, "\(report.problems)")
+    // model.b of payload n is the same data as payload n - 3 (seed 1000 + n % 3): reused
+    // entries must read back exactly what a fresh commit would have stored.
+    for (id, n) in committed.all where !fresh.isPruned(id) {
+      #expect(try fresh.readSnapshot(try fresh.commit(id)) == (try Self.snapshot(step: n)))
+    }
+    #expect(committed.all.count == 45)
+    #expect(try fresh.resolve("main").step == 44)
+  }
 }
