@@ -1,4 +1,5 @@
 import CKStore
+import Foundation
 
 /// A checkpoint saved as a commit.
 public struct SavedCheckpoint: Equatable, Sendable {
@@ -17,7 +18,10 @@ public struct SavedCheckpoint: Equatable, Sendable {
 /// branch gets `StoreError.locked`). `maxToKeep` and `keepEvery` go through the store's retention:
 /// dropped checkpoints lose their data (gc frees it) but stay in `log`; the manager never touches
 /// other branches or tagged commits.
-public final class CheckpointManager {
+///
+/// Use a manager from one thread (the training loop's); its background saves run one at a time
+/// and every public method first waits for the one in flight.
+public final class CheckpointManager: @unchecked Sendable {
   /// What is saved.
   public let checkpoint: Checkpoint
   /// Where it is saved.
@@ -32,6 +36,9 @@ public final class CheckpointManager {
   public let saveInterval: Int64
   private let writer: BranchWriter
   private var lastSavedStep: Int64?
+  private let background = DispatchGroup()
+  private let backgroundLock = NSLock()
+  private var backgroundResult: Result<SavedCheckpoint, Error>?
 
   /// A manager for `checkpoint` on `branch` of `store`; takes the branch's writer lock.
   public init(
@@ -52,31 +59,104 @@ public final class CheckpointManager {
   /// Saves the checkpoint as a commit at `checkpoint.step` when it is due — the step is a multiple
   /// of `saveInterval`, or at least `saveInterval` steps passed since the last save — or when
   /// `force` is set; returns nil when it skips (always, if this step is already saved).
-  /// Then applies retention and frees the data of dropped checkpoints.
+  /// Then applies retention and frees the data of dropped checkpoints. Waits for a background
+  /// save first, and throws its error if it failed.
   @discardableResult
   public func save(
     metrics: [String: Double] = [:], message: String? = nil, metadata: [String: String] = [:],
     force: Bool = false
   ) throws -> SavedCheckpoint? {
-    let step = checkpoint.step
-    if step == lastSavedStep { return nil }
-    let due =
-      step % saveInterval == 0 || lastSavedStep.map { step - $0 >= saveInterval } ?? false
-    if !force && !due { return nil }
-    let snapshot = try checkpoint.snapshot()
-    let commit: Commit
+    try wait()
+    guard let request = try prepare(metrics, message, metadata, force) else { return nil }
     do {
-      commit = try writer.commit(
-        snapshot.tensors, reusing: snapshot.reused, step: step,
-        message: message ?? "checkpoint at step \(step)", metrics: metrics, metadata: metadata)
-    } catch let error as StoreError where error.code == .objectNotFound && !snapshot.reused.isEmpty
-    {
-      // Something freed a reused chunk (gc after a retention change elsewhere): write it all.
+      return try write(request)
+    } catch let error as StoreError where error.code == .objectNotFound && !request.reused.isEmpty {
+      // Something freed a reused chunk: forget what is stored and write everything.
       checkpoint.stored = [:]
+      lastSavedStep = request.previousStep
       return try save(metrics: metrics, message: message, metadata: metadata, force: force)
     }
-    checkpoint.remember(try store.tensors(in: commit), versions: snapshot.versions)
-    lastSavedStep = step
+  }
+
+  /// Takes a consistent copy of the checkpoint now and commits it on a background thread, so the
+  /// training loop is blocked only for the copy; returns whether a save was started (false when it
+  /// is not due, as for `save`).
+  ///
+  /// At most one save is in flight: this first waits for the previous one. A background failure
+  /// is never swallowed: it is thrown by the next `save`, `saveInBackground` or `wait`, and
+  /// printed to standard error if the manager goes away first. The branch moves only once the
+  /// commit is durable.
+  @discardableResult
+  public func saveInBackground(
+    metrics: [String: Double] = [:], message: String? = nil, metadata: [String: String] = [:],
+    force: Bool = false
+  ) throws -> Bool {
+    try wait()
+    guard let request = try prepare(metrics, message, metadata, force) else { return false }
+    background.enter()
+    Thread { [self] in
+      let result = Result { try write(request) }
+      backgroundLock.withLock {
+        backgroundResult = result
+        if case .failure = result { lastSavedStep = request.previousStep }
+      }
+      background.leave()
+    }.start()
+    return true
+  }
+
+  /// Waits for the background save, if any, and returns what it saved; throws its error.
+  @discardableResult
+  public func wait() throws -> SavedCheckpoint? {
+    background.wait()
+    let result = backgroundLock.withLock {
+      defer { backgroundResult = nil }
+      return backgroundResult
+    }
+    return try result?.get()
+  }
+
+  deinit {
+    background.wait()
+    if case .failure(let error)? = backgroundResult {
+      FileHandle.standardError.write(
+        Data("ckstore: background checkpoint save to '\(branch)' failed: \(error)\n".utf8))
+    }
+  }
+
+  /// A save decided on and captured, not yet written.
+  private struct SaveRequest {
+    var snapshot: Checkpoint.Snapshot
+    var step: Int64
+    var previousStep: Int64?
+    var message: String
+    var metrics: [String: Double]
+    var metadata: [String: String]
+    var reused: [TensorInfo] { snapshot.reused }
+  }
+
+  /// Decides whether a save is due and, if so, captures the checkpoint (the copy).
+  private func prepare(
+    _ metrics: [String: Double], _ message: String?, _ metadata: [String: String], _ force: Bool
+  ) throws -> SaveRequest? {
+    let step = checkpoint.step
+    let previous = backgroundLock.withLock { lastSavedStep }
+    if step == previous { return nil }
+    let due = step % saveInterval == 0 || previous.map { step - $0 >= saveInterval } ?? false
+    if !force && !due { return nil }
+    let request = SaveRequest(
+      snapshot: try checkpoint.snapshot(), step: step, previousStep: previous,
+      message: message ?? "checkpoint at step \(step)", metrics: metrics, metadata: metadata)
+    backgroundLock.withLock { lastSavedStep = step }
+    return request
+  }
+
+  /// Commits a captured checkpoint, records its stored entries, applies retention.
+  private func write(_ request: SaveRequest) throws -> SavedCheckpoint {
+    let commit = try writer.commit(
+      request.snapshot.tensors, reusing: request.reused, step: request.step,
+      message: request.message, metrics: request.metrics, metadata: request.metadata)
+    checkpoint.remember(try store.tensors(in: commit), versions: request.snapshot.versions)
     let policy = RetentionPolicy(keepLast: maxToKeep, keepEvery: keepEvery, branches: [branch])
     if try !store.commitsToPrune(policy).isEmpty { _ = try store.gc(policy: policy) }
     return SavedCheckpoint(commit: commit)

@@ -70,8 +70,10 @@ public enum Safetensors {
         let begin = try? nonNegativeInt(offsets[0]), let end = try? nonNegativeInt(offsets[1]),
         begin <= end, end <= dataCount
       else { throw fail("tensor '\(name)' has data_offsets outside the data (\(dataCount) bytes)") }
-      let elements = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
-      guard elements * dtype.size == end - begin else {
+      guard let expected = TensorInfo.byteCount(dtype: dtype, shape: shape) else {
+        throw fail("tensor '\(name)': shape \(shape) is too large")
+      }
+      guard expected == end - begin else {
         throw fail(
           "tensor '\(name)': \(end - begin) bytes do not fit \(dtypeName) \(shape)")
       }

@@ -16,7 +16,15 @@ extension Store {
     for name in tensors.map(\.name) + reusing.map(\.name) where !seen.insert(name).inserted {
       throw StoreError(.invalidName, "tensor '\(name)' appears twice in one snapshot")
     }
-    for info in reusing { try TensorName.validate(info.name) }
+    for info in reusing {
+      try TensorName.validate(info.name)
+      guard info.isConsistent else {
+        throw StoreError(
+          .invalidTensor,
+          "cannot reuse tensor '\(info.name)': its entry is inconsistent (\(info.dtype) \(info.shape), "
+            + "\(info.byteCount) bytes, \(info.chunks.count) chunks of \(info.chunkBytes))")
+      }
+    }
     // gc deletes only while holding this lock exclusively, so nothing this commit relies on
     // (new, deduplicated or reused) can vanish before the ref names it.
     let gcGuard = try FileLock.acquire(gcLockPath, .shared)

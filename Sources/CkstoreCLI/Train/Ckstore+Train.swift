@@ -58,10 +58,14 @@ extension Ckstore {
       }
     }
 
+    /// The store named by --store, $CKSTORE_DIR or discovery; created (at the named path, else
+    /// ./.ckstore) when there is none, so a first run needs no `init`.
     private func openOrCreateStore() throws -> Store {
-      if let path = storeOptions.location() { return try Store.open(at: path) }
-      let path = ".ckstore"
-      print("no store found; creating \(path)")
+      let path = storeOptions.location() ?? ".ckstore"
+      if FileManager.default.fileExists(atPath: path + "/config") {
+        return try Store.open(at: path)
+      }
+      print("no store at \(path); creating it")
       return try Store.create(at: path)
     }
 

@@ -3,10 +3,8 @@ import CKEngine
 import CKStore
 import Testing
 
-/// Strict-restore holes found while writing the acceptance tests. Each is wrapped in
-/// `withKnownIssue`, so it fails (as "known issue was not recorded") once fixed: then drop the
-/// wrapper.
-@Suite struct KnownIssueTests {
+/// Restore edge cases found while writing the acceptance tests (each was a bug, now fixed).
+@Suite struct RestoreEdgeCaseTests {
   let saved: [TensorData]
 
   init() throws {
@@ -27,16 +25,12 @@ import Testing
     let tensors = saved.filter { $0.name != "optimizer/layers.0.weight/adam.m" }
     let run = try target()
     let before = try run.state()
-    withKnownIssue("RestorePlan.addOptimizer only checks 'step' for missing state") {
-      let error = try #require(throws: CheckpointError.self) {
-        try run.checkpoint.restore(from: tensors)
-      }
-      #expect(error.missing == ["optimizer/layers.0.weight/adam.m"])
+    let error = try #require(throws: CheckpointError.self) {
+      try run.checkpoint.restore(from: tensors)
     }
+    #expect(error.missing == ["optimizer/layers.0.weight/adam.m"])
     let after = try run.state()
-    withKnownIssue("and the restore goes ahead, leaving m lazily zero") {
-      #expect(differences(after, before) == [])
-    }
+    #expect(differences(after, before) == [])
   }
 
   /// A per-parameter counter for a parameter the model does not have is unexpected.
@@ -45,12 +39,10 @@ import Testing
       name: "optimizer/layers.9.weight/adam.step", dtype: .int64, shape: [],
       bytes: [3, 0, 0, 0, 0, 0, 0, 0])
     let run = try target()
-    withKnownIssue("int64 counters under the optimizer are consumed without checking the model") {
-      let error = try #require(throws: CheckpointError.self) {
-        try run.checkpoint.restore(from: saved + [extra])
-      }
-      #expect(error.unexpected == ["optimizer/layers.9.weight/adam.step"])
+    let error = try #require(throws: CheckpointError.self) {
+      try run.checkpoint.restore(from: saved + [extra])
     }
+    #expect(error.unexpected == ["optimizer/layers.9.weight/adam.step"])
   }
 
   /// A state tensor with a slot this optimizer does not use is an unexpected tensor, reported in
@@ -61,12 +53,10 @@ import Testing
       float32: [Float](repeating: 0, count: 64))
     let run = try target()
     let before = try run.state()
-    withKnownIssue("the plan accepts any float32 slot of a known parameter; loadState throws") {
-      let error = try #require(throws: CheckpointError.self) {
-        try run.checkpoint.restore(from: saved + [extra])
-      }
-      #expect(error.unexpected == ["optimizer/layers.0.bias/sgd.momentum"])
+    let error = try #require(throws: CheckpointError.self) {
+      try run.checkpoint.restore(from: saved + [extra])
     }
+    #expect(error.unexpected == ["optimizer/layers.0.bias/sgd.momentum"])
     #expect(differences(try run.state(), before) == [])
   }
 
@@ -83,9 +73,7 @@ import Testing
     }
     #expect(error.code == .invalidValue)
     let after = try run.state()
-    withKnownIssue("RestorePlan.apply runs loaders one by one; earlier ones have already run") {
-      #expect(differences(after, before) == [])
-    }
+    #expect(differences(after, before) == [])
   }
 
   /// `MinibatchIterator` caches the current epoch's order by epoch number only: restoring a
@@ -102,9 +90,7 @@ import Testing
     try used.restore(saved)
     #expect(used.position == saved)
     let drawn = used.next()
-    withKnownIssue("the cached order of epoch 0 (seed 1) is reused") {
-      #expect(drawn == expected)
-    }
+    #expect(drawn == expected)
     // Through a checkpoint: restoring a run of another seed into a run that already trained.
     let source = try DigitsRun(seed: 11)
     try source.train(2)
@@ -114,8 +100,6 @@ import Testing
     try target.train(2)
     try target.checkpoint.restore(from: tensors)
     let nextOfTarget = target.batches.next()
-    withKnownIssue("so a restored run trains on other batches than the saved one would") {
-      #expect(nextOfTarget == nextOfSource)
-    }
+    #expect(nextOfTarget == nextOfSource)
   }
 }
