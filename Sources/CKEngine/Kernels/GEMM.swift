@@ -45,7 +45,7 @@ enum _GEMM {
   static let mc = 120
   static let nc = 3072
   /// Pieces per thread for large products (see `run`).
-  nonisolated(unsafe) static var taskOversplit = 4
+  static let taskOversplit = 4
   /// Below this many multiply-adds a second thread costs more than it saves.
   static let parallelThreshold = 1 << 21
 
