@@ -44,8 +44,6 @@ enum _GEMM {
   static let kc = 256
   static let mc = 120
   static let nc = 3072
-  /// Pieces per thread for large products (see `run`).
-  static let taskOversplit = 4
   /// Below this many multiply-adds a second thread costs more than it saves.
   static let parallelThreshold = 1 << 21
 
@@ -60,11 +58,9 @@ enum _GEMM {
       return
     }
     let native = CKEngine.useNativeKernel
-    // Large products are cut into more pieces than threads so that a thread slowed by another
-    // process on a shared machine does not hold up the rest; each piece repacks A, which costs
-    // O(M·K) against O(M·N·K / pieces) of arithmetic.
-    let threads = allowThreads && m * n * k >= parallelThreshold ? CKEngine.threadCount : 1
-    let tasks = threads == 1 ? 1 : threads * (m * n * k >= 1 << 27 ? taskOversplit : 1)
+    // One piece per thread: each piece packs its own copy of the shared operand, so cutting
+    // finer (to balance load on a shared machine) cost more in packing than it saved.
+    let tasks = allowThreads && m * n * k >= parallelThreshold ? CKEngine.threadCount : 1
     if tasks == 1 {
       block(
         rows: 0..<m, cols: 0..<n, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate,
