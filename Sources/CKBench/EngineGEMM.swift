@@ -36,8 +36,11 @@ struct EngineGEMM: ParsableCommand {
       ("digits bwd hᵀ·dY", 64, 10, 32, true, false),
       ("digits bwd xᵀ·dH", 64, 64, 32, true, false),
     ]
+    print("GFLOP/s from wall time; in brackets from process CPU time ÷ threads (what an otherwise")
+    print("idle machine would give, when other processes share the cores)")
     print(
-      pad("shape", 22) + pad("M×N×K", 16) + pad("1 thread", 12) + pad("2 threads", 12) + "naive")
+      pad("shape", 22) + pad("M×N×K", 16) + pad("1 thread", 16) + pad("2 threads", 16)
+        + "naive (1 thread)")
     for (label, m, n, k, ta, tb) in shapes {
       let gen = RandomGenerator(seed: 1)
       let a = Initializer.normal(standardDeviation: 1).make(
@@ -45,21 +48,33 @@ struct EngineGEMM: ParsableCommand {
       let b = Initializer.normal(standardDeviation: 1).make(
         shape: tb ? [n, k] : [k, n], generator: gen)
       let flops = 2.0 * Double(m) * Double(n) * Double(k)
-      let reps =
-        m * n * k >= 1 << 30 ? max(3, repeats / 2) : (m * n * k < 1 << 20 ? repeats * 200 : repeats)
+      let reps = m * n * k >= 1 << 30 ? max(3, repeats / 2) : repeats
+      // Small products are timed in batches so that each sample is well above clock resolution.
+      let inner = max(1, (1 << 24) / (m * n * k))
       var results: [String] = []
       for threads in [1, 2] {
         CKEngine.threadCount = threads
-        let t = medianSeconds(reps) { _ = matmul(a, b, transposeA: ta, transposeB: tb) }
-        results.append(String(format: "%.1f", flops / t / 1e9))
+        let (wall, cpu) = medianWallAndCPU(reps) {
+          for _ in 0..<inner { _ = matmul(a, b, transposeA: ta, transposeB: tb) }
+        }
+        let perCall = (wall: wall / Double(inner), cpu: cpu / Double(inner))
+        // Below the engine's threading threshold a product runs on one thread whatever the setting.
+        let used = m * n * k >= 1 << 21 ? threads : 1
+        results.append(
+          String(
+            format: "%.1f [%.1f]", flops / perCall.wall / 1e9,
+            flops / (perCall.cpu / Double(used)) / 1e9))
       }
       var naive = "-"
       if max(m, n, k) <= naiveLimit {
-        let t = medianSeconds(max(3, reps / 10)) { naiveGEMM(a, b, m, n, k, ta, tb) }
+        let t =
+          medianSeconds(max(3, reps / 2)) {
+            for _ in 0..<inner { naiveGEMM(a, b, m, n, k, ta, tb) }
+          } / Double(inner)
         naive = String(format: "%.2f", flops / t / 1e9)
       }
       print(
-        pad(label, 22) + pad("\(m)×\(n)×\(k)", 16) + pad(results[0], 12) + pad(results[1], 12)
+        pad(label, 22) + pad("\(m)×\(n)×\(k)", 16) + pad(results[0], 16) + pad(results[1], 16)
           + naive)
     }
     CKEngine.threadCount = 2
@@ -99,6 +114,30 @@ func medianSeconds(_ repeats: Int, _ body: () -> Void) -> Double {
   }
   times.sort()
   return times[times.count / 2]
+}
+
+/// Median wall time and median process CPU time of `body` over `repeats` runs, after a warm-up.
+func medianWallAndCPU(_ repeats: Int, _ body: () -> Void) -> (wall: Double, cpu: Double) {
+  body()
+  var walls: [Double] = []
+  var cpus: [Double] = []
+  for _ in 0..<max(1, repeats) {
+    let c0 = processCPUSeconds()
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    body()
+    walls.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    cpus.append(processCPUSeconds() - c0)
+  }
+  walls.sort()
+  cpus.sort()
+  return (walls[walls.count / 2], cpus[cpus.count / 2])
+}
+
+/// CPU time consumed by all threads of this process.
+func processCPUSeconds() -> Double {
+  var ts = timespec()
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+  return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
 /// Keeps a value alive so the optimiser cannot drop the work that produced it.

@@ -26,19 +26,25 @@ extension EngineTests {
       }
     }
 
+    /// Large enough to use threads: a tall C (rows split, shared packed B), a transposed pair and
+    /// a wide C (columns split); each must match the reference and be identical with 1 and 2
+    /// threads.
     @Test func oneAndTwoThreadsGiveIdenticalBits() {
       let gen = RandomGenerator(seed: 3)
-      let a = randomTensor([300, 260], gen)
-      let b = randomTensor([260, 310], gen)
-      let c = randomTensor([310, 200], gen)
-      CKEngine.threadCount = 1
-      let one = matmul(a, b)
-      let oneT = matmul(c, b, transposeA: true, transposeB: true)
-      CKEngine.threadCount = 2
-      let two = matmul(a, b)
-      let twoT = matmul(c, b, transposeA: true, transposeB: true)
-      #expect(one.bitwiseEquals(two))
-      #expect(oneT.bitwiseEquals(twoT))
+      let cases: [(Int, Int, Int, Bool, Bool)] = [
+        (300, 310, 260, false, false), (200, 310, 260, true, true), (40, 700, 300, false, false),
+      ]
+      for (m, n, k, ta, tb) in cases {
+        let a = randomTensor(ta ? [k, m] : [m, k], gen)
+        let b = randomTensor(tb ? [n, k] : [k, n], gen)
+        CKEngine.threadCount = 1
+        let one = matmul(a, b, transposeA: ta, transposeB: tb)
+        CKEngine.threadCount = 2
+        let two = matmul(a, b, transposeA: ta, transposeB: tb)
+        #expect(one.bitwiseEquals(two), "\(m)×\(n)×\(k)")
+        let ref = referenceMatmul(a, b, m: m, n: n, k: k, ta: ta, tb: tb)
+        #expect(maxRelativeError(two.scalars, ref) < 1e-4)
+      }
     }
 
     @Test func batchedAndFlattenedProducts() {

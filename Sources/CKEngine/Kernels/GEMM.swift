@@ -58,16 +58,22 @@ enum _GEMM {
       return
     }
     let native = CKEngine.useNativeKernel
-    let tasks =
-      allowThreads && CKEngine.threadCount > 1 && m * n * k >= parallelThreshold
-      ? min(CKEngine.threadCount, 8) : 1
+    // One piece per thread: each piece packs its own copy of the shared operand, so cutting
+    // finer (to balance load on a shared machine) cost more in packing than it saved.
+    let tasks = allowThreads && m * n * k >= parallelThreshold ? CKEngine.threadCount : 1
     if tasks == 1 {
       block(
         rows: 0..<m, cols: 0..<n, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate,
         native: native)
       return
     }
-    // Split the larger side of C into `tasks` contiguous ranges aligned to the micro-tile.
+    if 2 * m >= n {
+      runSharedB(
+        m: m, n: n, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate, native: native,
+        tasks: tasks)
+      return
+    }
+    // A wide C: split its columns; each thread packs its own copy of the (smaller) A.
     let cp = _SendablePointer(c)
     let splitCols = n >= m
     let unit = splitCols ? nr : mr
@@ -80,6 +86,53 @@ enum _GEMM {
       block(
         rows: splitCols ? 0..<m : lo..<hi, cols: splitCols ? lo..<hi : 0..<n, k: k, a: a, b: b,
         c: cp.p, ldc: ldc, accumulate: accumulate, native: native)
+    }
+  }
+
+  /// Threads split C's rows and share one packed copy of B: for each (nc, kc) block they first
+  /// pack disjoint panels of B, then each multiplies its rows by the whole packed block.
+  static func runSharedB(
+    m: Int, n: Int, k: Int, a: _MatrixView, b: _MatrixView, c: UnsafeMutablePointer<Float>,
+    ldc: Int, accumulate: Bool, native: Bool, tasks: Int
+  ) {
+    let kcMax = min(kc, k)
+    let ncMax = min(nc, (n + nr - 1) / nr * nr)
+    let packB = UnsafeMutableRawPointer.allocate(byteCount: kcMax * ncMax * 4, alignment: 64)
+      .bindMemory(to: Float.self, capacity: kcMax * ncMax)
+    defer { packB.deallocate() }
+    let (pb, cp) = (_SendablePointer(packB), _SendablePointer(c))
+    let rowUnits = (m + mr - 1) / mr
+    var jc = 0
+    while jc < n {
+      let ncb = min(nc, n - jc)
+      let panels = (ncb + nr - 1) / nr
+      var pc = 0
+      while pc < k {
+        let (j0, k0, kcb) = (jc, pc, min(kc, k - pc))
+        _parallelFor(tasks) { t in
+          let (p0, p1) = (panels * t / tasks, panels * (t + 1) / tasks)
+          if p0 >= p1 { return }
+          packPanelsB(
+            b, k0: k0, kcb: kcb, j0: j0 + p0 * nr, ncb: min(ncb, p1 * nr) - p0 * nr,
+            into: pb.p + p0 * kcb * nr)
+        }
+        let acc = accumulate || pc > 0
+        _parallelFor(tasks) { t in
+          let lo = min(m, rowUnits * t / tasks * mr)
+          let hi = min(m, rowUnits * (t + 1) / tasks * mr)
+          if lo >= hi { return }
+          let floats = kcb * min(mc, hi - lo + mr) + mr * nr
+          withUnsafeTemporaryAllocation(byteCount: floats * 4, alignment: 64) { raw in
+            let packA = raw.baseAddress!.bindMemory(to: Float.self, capacity: floats)
+            computeBlock(
+              rows: lo..<hi, jc: j0, ncb: ncb, pc: k0, kcb: kcb, a: a, c: cp.p, ldc: ldc,
+              accumulate: acc, native: native, packB: pb.p, packA: packA,
+              edge: packA + (floats - mr * nr))
+          }
+        }
+        pc += kcb
+      }
+      jc += ncb
     }
   }
 
@@ -117,39 +170,51 @@ enum _GEMM {
       while pc < k {
         let kcb = min(kc, k - pc)
         packPanelsB(b, k0: pc, kcb: kcb, j0: jc, ncb: ncb, into: packB)
-        let acc = accumulate || pc > 0
-        var ic = rows.lowerBound
-        while ic < rows.upperBound {
-          let mcb = min(mc, rows.upperBound - ic)
-          packPanelsA(a, i0: ic, mcb: mcb, k0: pc, kcb: kcb, into: packA)
-          var jr = 0
-          while jr < ncb {
-            let nb = min(nr, ncb - jr)
-            let bp = packB + (jr / nr) * kcb * nr
-            var ir = 0
-            while ir < mcb {
-              let mb = min(mr, mcb - ir)
-              let ap = packA + (ir / mr) * kcb * mr
-              let cp = c + (ic + ir) * ldc + jc + jr
-              if mb == mr && nb == nr {
-                kernel(kcb, ap, bp, cp, ldc, acc, native)
-              } else {
-                // Partial tile: run the same kernel on a padded copy so the arithmetic matches.
-                if acc {
-                  for i in 0..<mb { (edge + i * nr).update(from: cp + i * ldc, count: nb) }
-                }
-                kernel(kcb, ap, bp, edge, nr, acc, native)
-                for i in 0..<mb { (cp + i * ldc).update(from: edge + i * nr, count: nb) }
-              }
-              ir += mr
-            }
-            jr += nr
-          }
-          ic += mcb
-        }
+        computeBlock(
+          rows: rows, jc: jc, ncb: ncb, pc: pc, kcb: kcb, a: a, c: c, ldc: ldc,
+          accumulate: accumulate || pc > 0, native: native, packB: packB, packA: packA, edge: edge)
         pc += kcb
       }
       jc += ncb
+    }
+  }
+
+  /// C[rows, jc..<jc+ncb] (+)= A[rows, pc..<pc+kcb] · (packed B block): packs A `mc` rows at a
+  /// time and runs the micro-kernel over every tile.
+  static func computeBlock(
+    rows: Range<Int>, jc: Int, ncb: Int, pc: Int, kcb: Int, a: _MatrixView,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate acc: Bool, native: Bool,
+    packB: UnsafeMutablePointer<Float>, packA: UnsafeMutablePointer<Float>,
+    edge: UnsafeMutablePointer<Float>
+  ) {
+    var ic = rows.lowerBound
+    while ic < rows.upperBound {
+      let mcb = min(mc, rows.upperBound - ic)
+      packPanelsA(a, i0: ic, mcb: mcb, k0: pc, kcb: kcb, into: packA)
+      var jr = 0
+      while jr < ncb {
+        let nb = min(nr, ncb - jr)
+        let bp = packB + (jr / nr) * kcb * nr
+        var ir = 0
+        while ir < mcb {
+          let mb = min(mr, mcb - ir)
+          let ap = packA + (ir / mr) * kcb * mr
+          let cp = c + (ic + ir) * ldc + jc + jr
+          if mb == mr && nb == nr {
+            kernel(kcb, ap, bp, cp, ldc, acc, native)
+          } else {
+            // Partial tile: run the same kernel on a padded copy so the arithmetic matches.
+            if acc {
+              for i in 0..<mb { (edge + i * nr).update(from: cp + i * ldc, count: nb) }
+            }
+            kernel(kcb, ap, bp, edge, nr, acc, native)
+            for i in 0..<mb { (cp + i * ldc).update(from: edge + i * nr, count: nb) }
+          }
+          ir += mr
+        }
+        jr += nr
+      }
+      ic += mcb
     }
   }
 
