@@ -37,7 +37,7 @@ let package = Package(
     .executableTarget(
       name: "CKBench",
       dependencies: [
-        "CKStore", "CKEngine",
+        "CKStore", "CKEngine", "CKCheckpoint",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .testTarget(name: "CKStoreTests", dependencies: ["CKStore"]),

@@ -19,14 +19,25 @@ struct StoreBench: ParsableCommand {
   var trainSteps = 300
   @Option(help: "Folder for temporary stores and files (on the disk being measured).")
   var scratch = ".build/bench-scratch"
+  @Option(help: "MiB of parameters in the model whose save stall is measured.")
+  var stallMegabytes = 32
+  @Option(help: "Run only these sections: codec, commit, stall (repeatable; default: all).")
+  var only: [String] = []
   @Flag(help: "Print JSON instead of a table.") var json = false
 
   func run() throws {
     try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
     var report = BenchReport(machine: BenchReport.machine())
-    try CodecFigures(trainSteps: trainSteps).measure(into: &report)
-    try CommitFigures(megabytes: megabytes, repeats: repeats, scratch: scratch).measure(
-      into: &report)
+    let run = { (section: String) in only.isEmpty || only.contains(section) }
+    if run("codec") { try CodecFigures(trainSteps: trainSteps).measure(into: &report) }
+    if run("commit") {
+      try CommitFigures(megabytes: megabytes, repeats: repeats, scratch: scratch).measure(
+        into: &report)
+    }
+    if run("stall") {
+      try AsyncStallFigures(megabytes: stallMegabytes, saves: max(3, repeats), scratch: scratch)
+        .measure(into: &report)
+    }
     if json { try report.printJSON() } else { report.printTable() }
   }
 }
