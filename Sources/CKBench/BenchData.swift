@@ -15,6 +15,13 @@ enum BenchData {
 
   /// float32 weights and Adam moments of a 64-512-512-10 MLP after `steps` Adam steps on digits.
   static func trainedTensors(steps: Int) throws -> (weights: [Float], m: [Float], v: [Float]) {
+    try trainedSnapshots(at: [steps])[0]
+  }
+
+  /// The MLP's weights and Adam moments at each of the given steps (ascending) of one run.
+  static func trainedSnapshots(at checkpoints: [Int]) throws -> [(
+    weights: [Float], m: [Float], v: [Float]
+  )] {
     let (train, _) = try DigitsDataset.load().split(seed: 0)
     let g = RandomGenerator(seed: 0)
     let model = Sequential([
@@ -24,25 +31,34 @@ enum BenchData {
     ])
     let optimizer = Adam(learningRate: .constant(1e-3))
     let batches = try MinibatchIterator(count: train.count, batchSize: 32, seed: 1)
-    for _ in 0..<steps {
-      let (x, y) = train.batch(batches.next())
-      let tape = GradientTape()
-      let loss = tape.record { softmaxCrossEntropy(logits: model(x), labels: y) }
-      try optimizer.update(model, gradients: tape.gradients(of: loss, for: model))
-    }
-    var weights: [Float] = []
-    for p in model.parameters() { weights += p.value.scalars }
-    var m: [Float] = []
-    var v: [Float] = []
-    for (name, t) in optimizer.stateTensors() {
-      if name.hasSuffix("adam.m") {
-        m += t.scalars
-      } else if name.hasSuffix("adam.v") {
-        v += t.scalars
+    var out: [(weights: [Float], m: [Float], v: [Float])] = []
+    var step = 0
+    for target in checkpoints {
+      while step < target {
+        let (x, y) = train.batch(batches.next())
+        let tape = GradientTape()
+        let loss = tape.record { softmaxCrossEntropy(logits: model(x), labels: y) }
+        try optimizer.update(model, gradients: tape.gradients(of: loss, for: model))
+        step += 1
       }
+      var weights: [Float] = []
+      for p in model.parameters() { weights += p.value.scalars }
+      var m: [Float] = []
+      var v: [Float] = []
+      for (name, t) in optimizer.stateTensors() {
+        if name.hasSuffix("adam.m") {
+          m += t.scalars
+        } else if name.hasSuffix("adam.v") {
+          v += t.scalars
+        }
+      }
+      out.append((weights, m, v))
     }
-    return (weights, m, v)
+    return out
   }
+
+  /// Bytes of `a` XOR `b` (same length): the delta-against-parent transform.
+  static func xor(_ a: [UInt8], _ b: [UInt8]) -> [UInt8] { zip(a, b).map { $0 ^ $1 } }
 
   /// float32 values rounded to bfloat16 (round to nearest even), little-endian bytes.
   static func bfloat16Bytes(_ values: [Float]) -> [UInt8] {

@@ -66,6 +66,20 @@ struct CodecFigures {
         "compression (level 3, 1 MiB chunks)", "\(name) MB/s per core", f.mbps, "MB/s",
         baseline: "plain zstd", f.plainMbps)
     }
+    // Delta against the parent (not in the store): XOR each tensor with the previous
+    // checkpoint's (saved every 100 steps), then the same codec.
+    let snapshots = try BenchData.trainedSnapshots(at: [trainSteps, trainSteps + 100])
+    let (old, new) = (snapshots[0], snapshots[1])
+    for (name, a, b) in [
+      ("weights", old.weights, new.weights), ("Adam m", old.m, new.m), ("Adam v", old.v, new.v),
+    ] {
+      let plain = try Self.measure(BenchData.bytes(b), dtype: .float32, level: 3)
+      let delta = try Self.measure(
+        BenchData.xor(BenchData.bytes(a), BenchData.bytes(b)), dtype: .float32, level: 3)
+      report.add(
+        "delta against the parent checkpoint (100 steps apart, level 3)", "\(name) XOR-delta ratio",
+        delta.ratio, "x", baseline: "codec alone", plain.ratio)
+    }
     for level: Int32 in [1, 2, 3, 5, 7, 9] {
       let f = try Self.measure(BenchData.bytes(trained.weights), dtype: .float32, level: level)
       report.add(
