@@ -46,20 +46,30 @@ extension Store {
   ///
   /// A damaged chunk throws `corruptObject` naming the object and the tensor.
   public func read(_ info: TensorInfo) throws -> [UInt8] {
-    var bytes = [UInt8](repeating: 0, count: info.byteCount)
-    let ranges = info.chunkRanges
-    try bytes.withUnsafeMutableBytes { raw in
-      let out = raw
-      _ = try parallelMap(ranges.count) { i in
-        do {
-          try objects.read(
-            chunk: info.chunks[i], into: UnsafeMutableRawBufferPointer(rebasing: out[ranges[i]]))
-        } catch let error as StoreError {
-          throw StoreError(error.code, "tensor '\(info.name)': \(error.message)")
-        }
+    try read([info])[0]
+  }
+
+  /// Reads several tensors, decompressing and verifying all their chunks on all cores at once
+  /// (so many small tensors keep both cores busy, not one tensor at a time).
+  public func read(_ infos: [TensorInfo]) throws -> [[UInt8]] {
+    var buffers = infos.map { [UInt8](repeating: 0, count: $0.byteCount) }
+    let jobs = infos.indices.flatMap { t in infos[t].chunkRanges.indices.map { (t, $0) } }
+    // The buffers are uniquely referenced and neither resized nor copied until the reads are
+    // done, so their element storage stays where these pointers say.
+    var targets: [UnsafeMutableRawBufferPointer] = []
+    for t in buffers.indices { targets.append(buffers[t].withUnsafeMutableBytes { $0 }) }
+    _ = try parallelMap(jobs.count) { j in
+      let (t, c) = jobs[j]
+      let info = infos[t]
+      do {
+        try objects.read(
+          chunk: info.chunks[c],
+          into: UnsafeMutableRawBufferPointer(rebasing: targets[t][info.chunkRanges[c]]))
+      } catch let error as StoreError {
+        throw StoreError(error.code, "tensor '\(info.name)': \(error.message)")
       }
     }
-    return bytes
+    return buffers
   }
 
   /// Reads one tensor of a commit without reading the others.
@@ -70,8 +80,9 @@ extension Store {
 
   /// Reads every tensor of a commit.
   public func readSnapshot(_ commit: Commit) throws -> [TensorData] {
-    try tensors(in: commit).map {
-      try TensorData(name: $0.name, dtype: $0.dtype, shape: $0.shape, bytes: read($0))
+    let infos = try tensors(in: commit)
+    return try zip(infos, read(infos)).map {
+      try TensorData(name: $0.name, dtype: $0.dtype, shape: $0.shape, bytes: $1)
     }
   }
 
