@@ -15,6 +15,13 @@ protocol TrainingTask {
   var signature: [String: String] { get }
 }
 
+/// One forward + backward + optimizer update of `model` on the loss `body` computes; the loss.
+func update(_ model: any Module, _ optimizer: any Optimizer, _ body: () -> Tensor) throws -> Float {
+  let (loss, gradients) = valueWithGradients(for: model, body)
+  try optimizer.update(model, gradients: gradients)
+  return loss.item
+}
+
 /// Dense(64, relu) → Dense(10) on the digits set, the model of TF2's checkpoint guide.
 final class DigitsTask: TrainingTask {
   let network: Sequential
@@ -36,10 +43,7 @@ final class DigitsTask: TrainingTask {
 
   func step(_ indices: [Int], optimizer: any Optimizer) throws -> Float {
     let (x, y) = train.batch(indices)
-    let tape = GradientTape()
-    let loss = tape.record { softmaxCrossEntropy(logits: network(x), labels: y) }
-    try optimizer.update(network, gradients: tape.gradients(of: loss, for: network))
-    return loss.item
+    return try update(network, optimizer) { softmaxCrossEntropy(logits: network(x), labels: y) }
   }
 
   func evaluate() -> [String: Double] {
@@ -79,10 +83,7 @@ final class TextTask: TrainingTask {
 
   func step(_ indices: [Int], optimizer: any Optimizer) throws -> Float {
     let (x, y) = data.batch(indices)
-    let tape = GradientTape()
-    let loss = tape.record { softmaxCrossEntropy(logits: network(x), labels: y) }
-    try optimizer.update(network, gradients: tape.gradients(of: loss, for: network))
-    return loss.item
+    return try update(network, optimizer) { softmaxCrossEntropy(logits: network(x), labels: y) }
   }
 
   func evaluate() -> [String: Double] {
