@@ -6,6 +6,7 @@ let package = Package(
   products: [
     .library(name: "CKStore", targets: ["CKStore"]),
     .library(name: "CKEngine", targets: ["CKEngine"]),
+    .library(name: "CKCheckpoint", targets: ["CKCheckpoint"]),
     .executable(name: "ckstore", targets: ["CkstoreCLI"]),
     .executable(name: "ckbench", targets: ["CKBench"]),
   ],
@@ -25,20 +26,23 @@ let package = Package(
     .target(
       name: "CKEngine", dependencies: ["CKKernels"],
       resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")]),
+    // Checkpoints of training state (models, optimizers, RNG, data position) in the store.
+    .target(name: "CKCheckpoint", dependencies: ["CKStore", "CKEngine"]),
     .executableTarget(
       name: "CkstoreCLI",
       dependencies: [
-        "CKStore", "CKEngine",
+        "CKStore", "CKEngine", "CKCheckpoint",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
       name: "CKBench",
       dependencies: [
-        "CKStore", "CKEngine",
+        "CKStore", "CKEngine", "CKCheckpoint",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .testTarget(name: "CKStoreTests", dependencies: ["CKStore"]),
     .testTarget(name: "CKEngineTests", dependencies: ["CKEngine"]),
     .testTarget(name: "CkstoreCLITests", dependencies: ["CKStore"]),
+    .testTarget(name: "CKCheckpointTests", dependencies: ["CKCheckpoint", "CKStore", "CKEngine"]),
   ]
 )

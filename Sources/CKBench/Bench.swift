@@ -7,6 +7,7 @@ struct Bench: ParsableCommand {
     commandName: "ckbench",
     abstract: "Benchmarks for the ckstore store and engine.",
     subcommands: [
+      StoreBench.self,
       ChunkSizeBench.self,
       EngineGEMM.self,
       EngineTraining.self,

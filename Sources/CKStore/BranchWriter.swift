@@ -24,13 +24,17 @@ public final class BranchWriter: @unchecked Sendable {
   ///
   /// Write order: chunks, trees, commit, then the ref (compare-and-swap). If the process dies at
   /// any point, the branch still names the previous complete commit.
+  ///
+  /// `reusing` takes tensors unchanged since an earlier commit as their entries (from
+  /// `Store.tensors(in:)`): they are not hashed or compressed again, so a commit costs time in
+  /// proportion to the bytes that changed. Throws `objectNotFound` if gc freed a reused chunk.
   @discardableResult
   public func commit(
-    _ tensors: [TensorData], step: Int64, message: String = "",
+    _ tensors: [TensorData], reusing: [TensorInfo] = [], step: Int64, message: String = "",
     metrics: [String: Double] = [:], metadata: [String: String] = [:]
   ) throws -> Commit {
     try store.writeCommit(
-      tensors, branch: branch, step: step, message: message, metrics: metrics,
+      tensors, reusing: reusing, branch: branch, step: step, message: message, metrics: metrics,
       metadata: metadata)
   }
 

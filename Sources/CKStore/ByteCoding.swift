@@ -44,6 +44,16 @@ struct ByteReader {
   mutating func i64() throws -> Int64 { try integer() }
   mutating func f64() throws -> Double { Double(bitPattern: try integer()) }
 
+  /// A u64 that must fit an Int (a size or dimension); a larger one can only be damage.
+  mutating func size() throws -> Int {
+    let v = try u64()
+    guard let n = Int(exactly: v) else {
+      throw StoreError(
+        .corruptObject, "object \(object): size \(v) at byte \(offset - 8) is out of range")
+    }
+    return n
+  }
+
   mutating func raw(_ count: Int) throws -> [UInt8] {
     guard count >= 0, count <= bytes.count - offset else { throw truncated() }
     defer { offset += count }

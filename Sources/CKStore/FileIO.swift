@@ -35,9 +35,18 @@ enum FileIO {
 
   static func makeDirectories(_ path: String) throws {
     if isDirectory(path) { return }
-    let parent = (path as NSString).deletingLastPathComponent
+    let parent = parentFolder(path)
     if !parent.isEmpty && parent != path { try makeDirectories(parent) }
     try makeDirectory(path)
+  }
+
+  /// The folder part of a path ("" for a bare name). Plain string work: NSString's
+  /// `deletingLastPathComponent` crashes on one-character names on Linux.
+  static func parentFolder(_ path: String) -> String {
+    var trimmed = Substring(path)
+    while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+    guard let slash = trimmed.lastIndex(of: "/") else { return "" }
+    return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
   }
 
   /// Reads a whole file, or its first `limit` bytes.

@@ -23,6 +23,9 @@ enum Codec: UInt8 {
   case none = 0
   /// The payload is one zstd frame.
   case zstd = 1
+  /// The payload's bytes were regrouped into planes of the element width given in the header's
+  /// parameter byte (`ByteGrouping`), then compressed as one zstd frame.
+  case groupedZstd = 2
 }
 
 /// The 16-byte header that starts every object file.
@@ -33,6 +36,8 @@ struct ObjectHeader {
 
   var kind: ObjectKind
   var codec: Codec
+  /// For `groupedZstd`, the element width in bytes; 0 otherwise.
+  var parameter: UInt8 = 0
   var length: UInt64
 
   func encoded() -> [UInt8] {
@@ -41,7 +46,7 @@ struct ObjectHeader {
     w.u8(Self.version)
     w.u8(kind.rawValue)
     w.u8(codec.rawValue)
-    w.u8(0)
+    w.u8(parameter)
     w.u64(length)
     return w.bytes
   }
@@ -61,7 +66,18 @@ struct ObjectHeader {
     guard let codec = Codec(rawValue: try r.u8()) else {
       throw StoreError(.corruptObject, "object \(object): unknown codec")
     }
-    _ = try r.u8()
-    return ObjectHeader(kind: kind, codec: codec, length: try r.u64())
+    let parameter = try r.u8()
+    if codec == .groupedZstd ? parameter < 2 : parameter != 0 {
+      throw StoreError(
+        .corruptObject,
+        "object \(object): header byte 7 is \(parameter); it is the element width for the grouped "
+          + "codec (≥ 2) and a reserved byte that must be 0 for codec \(codec.rawValue)")
+    }
+    let length = try r.u64()
+    // Lengths are used as Int everywhere; a larger one can only be damage.
+    guard length <= UInt64(Int.max) else {
+      throw StoreError(.corruptObject, "object \(object): length \(length) is out of range")
+    }
+    return ObjectHeader(kind: kind, codec: codec, parameter: parameter, length: length)
   }
 }

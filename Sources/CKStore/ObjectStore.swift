@@ -32,35 +32,37 @@ final class ObjectStore: @unchecked Sendable {
 
   /// Stores `payload` as an object of `kind` unless an object with its id exists. `id`, when
   /// given, must be the payload's SHA-256 (callers that hashed already pass it to avoid rehashing).
+  /// `elementWidth` above 1 regroups the bytes of elements of that width before zstd (floats).
   func put(
-    _ kind: ObjectKind, _ payload: UnsafeRawBufferPointer, id known: ObjectID? = nil
+    _ kind: ObjectKind, _ payload: UnsafeRawBufferPointer, id known: ObjectID? = nil,
+    elementWidth: Int = 1
   ) throws -> PutResult {
     let id = known ?? SHA256.hash(payload)
     let target = path(for: id)
     if FileIO.exists(target) { return PutResult(id: id, storedBytes: 0) }
-    let fanout = (target as NSString).deletingLastPathComponent
+    let fanout = FileIO.parentFolder(target)
     if !FileIO.isDirectory(fanout) {
       try FileIO.makeDirectory(fanout)
       markForSync(objectsPath)
     }
-    var codec = Codec.none
-    var compressed: [UInt8] = []
-    if kind == .chunk && payload.count > 0 {
-      compressed = try Zstd.compress(payload, level: compressionLevel)
-      // Incompressible data is stored as it is: same id, no decompression cost on read.
-      if compressed.count < payload.count { codec = .zstd }
-    }
-    let header = ObjectHeader(kind: kind, codec: codec, length: UInt64(payload.count)).encoded()
-    let body = codec == .zstd ? compressed : []
+    let encoded =
+      kind == .chunk
+      ? try ChunkCodec.encode(payload, width: elementWidth, level: compressionLevel)
+      : ChunkCodec.Encoded(codec: .none, parameter: 0, bytes: [])
+    let header = ObjectHeader(
+      kind: kind, codec: encoded.codec, parameter: encoded.parameter,
+      length: UInt64(payload.count)
+    ).encoded()
     try header.withUnsafeBytes { h in
-      try body.withUnsafeBytes { c in
+      try encoded.bytes.withUnsafeBytes { e in
         try FileIO.writeAtomically(
-          [h, codec == .zstd ? c : payload], to: target, tempPath: try scratch.newTempPath())
+          [h, encoded.codec == .none ? payload : e], to: target,
+          tempPath: try scratch.newTempPath())
       }
     }
     markForSync(fanout)
-    let stored = header.count + (codec == .zstd ? compressed.count : payload.count)
-    return PutResult(id: id, storedBytes: stored)
+    let body = encoded.codec == .none ? payload.count : encoded.bytes.count
+    return PutResult(id: id, storedBytes: header.count + body)
   }
 
   func put(_ kind: ObjectKind, _ payload: [UInt8]) throws -> PutResult {
@@ -96,6 +98,7 @@ final class ObjectStore: @unchecked Sendable {
       throw StoreError(
         .corruptObject, "object \(id.hex) is a \(header.kind), expected a \(kind)")
     }
+    try checkLength(header, file: file, id: id)
     var payload = [UInt8](repeating: 0, count: Int(header.length))
     try payload.withUnsafeMutableBytes { out in
       try decodeBody(file, header: header, into: out, id: id)
@@ -103,11 +106,30 @@ final class ObjectStore: @unchecked Sendable {
     return payload
   }
 
+  /// Refuses a header length the file does not back before anything is allocated for it: a
+  /// damaged length is a `corruptObject`, not a huge allocation.
+  private func checkLength(_ header: ObjectHeader, file: [UInt8], id: ObjectID) throws {
+    let declared: UInt64?
+    switch header.codec {
+    case .none: declared = UInt64(file.count - ObjectHeader.size)
+    case .zstd, .groupedZstd:
+      declared = file.withUnsafeBytes {
+        Zstd.frameContentSize(UnsafeRawBufferPointer(rebasing: $0[ObjectHeader.size...]))
+      }
+    }
+    guard declared == header.length else {
+      throw StoreError(
+        .corruptObject,
+        "object \(id.hex): header says \(header.length) bytes, the stored data holds "
+          + (declared.map { "\($0)" } ?? "an unknown size"))
+    }
+  }
+
   /// Reads a chunk straight into `output`, which must be exactly the chunk's length.
   func read(chunk id: ObjectID, into output: UnsafeMutableRawBufferPointer) throws {
     let file = try readFile(id)
     let header = try ObjectHeader.decode(file, object: id.hex)
-    guard header.kind == .chunk, Int(header.length) == output.count else {
+    guard header.kind == .chunk, header.length == UInt64(output.count) else {
       throw StoreError(
         .corruptObject,
         "object \(id.hex): expected a chunk of \(output.count) bytes, found a \(header.kind) of \(header.length)"
@@ -131,6 +153,14 @@ final class ObjectStore: @unchecked Sendable {
         if body.count > 0 { out.copyMemory(from: body) }
       case .zstd:
         try Zstd.decompress(body, into: out, object: id.hex)
+      case .groupedZstd:
+        var grouped = [UInt8](repeating: 0, count: out.count)
+        try grouped.withUnsafeMutableBytes {
+          try Zstd.decompress(body, into: $0, object: id.hex)
+        }
+        grouped.withUnsafeBytes {
+          ByteGrouping.ungroup($0, into: out, width: Int(header.parameter))
+        }
       }
     }
     let actual = SHA256.hash(UnsafeRawBufferPointer(out))

@@ -80,20 +80,10 @@ final class RefStore: @unchecked Sendable {
   /// `locked` if another process is updating it.
   func update(_ ref: String, to new: ObjectID, expected: ObjectID?, message: String) throws {
     let path = root + "/" + ref
-    let folder = (path as NSString).deletingLastPathComponent
+    let folder = FileIO.parentFolder(path)
     try FileIO.makeDirectories(folder)
     let lockPath = path + ".lock"
-    let fd = open(lockPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-    guard fd >= 0 else {
-      if errno == EEXIST {
-        throw StoreError(
-          .locked,
-          "ref \(ref) is locked by another writer (\(lockPath)); if no ckstore process is running, "
-            + "`ckstore gc` removes the stale lock")
-      }
-      throw StoreError.io("cannot create lock", path: lockPath, errno: errno)
-    }
-    flock(fd, LOCK_EX)
+    let fd = try lockRef(ref, lockPath: lockPath, breakingStale: true)
     defer {
       unlink(lockPath)
       flock(fd, LOCK_UN)
@@ -112,6 +102,33 @@ final class RefStore: @unchecked Sendable {
     try appendLog(ref, old: current, new: new, message: message)
   }
 
+  /// A lock that no process holds and that is older than this was left by a dead writer (a live
+  /// one takes its flock microseconds after creating the file).
+  static let staleLockAge = 2.0
+
+  /// Creates and flocks `NAME.lock`. A lock left by a dead writer (no flock held, older than
+  /// `staleLockAge`) is removed once and the creation retried, so a restarted trainer is not
+  /// blocked by the crash it restarts from; a lock a live process holds is never broken.
+  private func lockRef(_ ref: String, lockPath: String, breakingStale: Bool) throws -> Int32 {
+    let fd = open(lockPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    if fd >= 0 {
+      flock(fd, LOCK_EX)
+      return fd
+    }
+    guard errno == EEXIST else {
+      throw StoreError.io("cannot create lock", path: lockPath, errno: errno)
+    }
+    let age = Date().timeIntervalSince1970 - (FileIO.modificationTime(lockPath) ?? 0)
+    if breakingStale && !FileLock.isHeld(lockPath) && age > Self.staleLockAge {
+      try FileIO.remove(lockPath)
+      return try lockRef(ref, lockPath: lockPath, breakingStale: false)
+    }
+    throw StoreError(
+      .locked,
+      "ref \(ref) is locked by another writer (\(lockPath)); if no ckstore process is running, "
+        + "`ckstore gc` removes the stale lock")
+  }
+
   /// Removes a ref (a branch or tag deletion); its reflog stays.
   func delete(_ ref: String, expected: ObjectID) throws {
     guard try read(ref) == expected else {
@@ -122,7 +139,7 @@ final class RefStore: @unchecked Sendable {
 
   private func appendLog(_ ref: String, old: ObjectID?, new: ObjectID, message: String) throws {
     let path = root + "/logs/" + ref
-    try FileIO.makeDirectories((path as NSString).deletingLastPathComponent)
+    try FileIO.makeDirectories(FileIO.parentFolder(path))
     let millis = Int64((Date().timeIntervalSince1970 * 1000).rounded())
     let oneLine = message.replacingOccurrences(of: "\n", with: " ")
     let line =

@@ -1,7 +1,8 @@
 /// Which commits keep their tensor data (like restic's `forget`); `Store.gc` then frees what no
 /// kept commit uses. Branch heads and tagged commits always keep their data.
 public struct RetentionPolicy: Equatable, Sendable {
-  /// Keep the newest N commits of each branch under the policy (first-parent order); nil keeps all.
+  /// Keep the newest N commits of each branch under the policy (first-parent order); nil keeps
+  /// all, unless `keepEvery` is set, in which case only the head and the multiples are kept.
   public var keepLast: Int?
   /// Also keep every commit whose step is a multiple of K; nil disables.
   public var keepEvery: Int64?
@@ -38,19 +39,21 @@ extension Store {
     let governed = Set(policy.branches ?? all.map(\.name))
     var keep = Set(try tags().map(\.id))
     var candidates: [ObjectID: Commit] = [:]
-    for branch in all {
-      if !governed.contains(branch.name) {
-        // Everything another branch can reach keeps its data.
-        var stack = [branch.id]
-        while let id = stack.popLast() {
-          if !keep.insert(id).inserted { continue }
-          stack.append(contentsOf: try commit(id).parents)
-        }
-        continue
+    // Everything another branch can reach keeps its data; walked with its own visited set, since
+    // `keep` may already hold a commit whose ancestors this walk still has to reach.
+    var protected = Set<ObjectID>()
+    for branch in all where !governed.contains(branch.name) {
+      var stack = [branch.id]
+      while let id = stack.popLast() {
+        if !protected.insert(id).inserted { continue }
+        stack.append(contentsOf: try commit(id).parents)
       }
+    }
+    keep.formUnion(protected)
+    for branch in all where governed.contains(branch.name) {
       for (index, c) in try history(from: branch.id).enumerated() {
         let kept =
-          index == 0 || index < (policy.keepLast ?? .max)
+          index == 0 || index < (policy.keepLast ?? (policy.keepEvery == nil ? .max : 1))
           || (policy.keepEvery.map { $0 > 0 && c.step % $0 == 0 } ?? false)
         if kept { keep.insert(c.id) } else { candidates[c.id] = c }
       }

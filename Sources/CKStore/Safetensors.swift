@@ -70,8 +70,10 @@ public enum Safetensors {
         let begin = try? nonNegativeInt(offsets[0]), let end = try? nonNegativeInt(offsets[1]),
         begin <= end, end <= dataCount
       else { throw fail("tensor '\(name)' has data_offsets outside the data (\(dataCount) bytes)") }
-      let elements = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
-      guard elements * dtype.size == end - begin else {
+      guard let expected = TensorInfo.byteCount(dtype: dtype, shape: shape) else {
+        throw fail("tensor '\(name)': shape \(shape) is too large")
+      }
+      guard expected == end - begin else {
         throw fail(
           "tensor '\(name)': \(end - begin) bytes do not fit \(dtypeName) \(shape)")
       }
@@ -89,6 +91,17 @@ public enum Safetensors {
     ranges = ranges.filter { !$0.0.isEmpty }.sorted { $0.0.lowerBound < $1.0.lowerBound }
     for (a, b) in zip(ranges, ranges.dropFirst()) where a.0.upperBound > b.0.lowerBound {
       throw fail("tensors '\(a.1)' and '\(b.1)' overlap")
+    }
+    // The format requires the data to be fully indexed: no holes, nothing after the last tensor.
+    var expected = 0
+    for (range, name) in ranges {
+      guard range.lowerBound == expected else {
+        throw fail("a gap of \(range.lowerBound - expected) bytes before tensor '\(name)'")
+      }
+      expected = range.upperBound
+    }
+    guard expected == dataCount else {
+      throw fail("\(dataCount - expected) bytes after the last tensor belong to none")
     }
     return (tensors.sorted { $0.name < $1.name }, metadata)
   }

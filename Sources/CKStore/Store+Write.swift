@@ -5,29 +5,49 @@ extension Store {
   static let writeWidth = 2 * ProcessInfo.processInfo.activeProcessorCount
 
   /// The commit pipeline (callers hold the branch's writer lock).
+  ///
+  /// `reusing` lists tensors already in the store (entries of an earlier commit) that go into this
+  /// commit as they are: neither hashed nor compressed again. Their chunks must still exist.
   func writeCommit(
-    _ tensors: [TensorData], branch: String, step: Int64, message: String,
-    metrics: [String: Double], metadata: [String: String]
+    _ tensors: [TensorData], reusing: [TensorInfo] = [], branch: String, step: Int64,
+    message: String, metrics: [String: Double], metadata: [String: String]
   ) throws -> Commit {
     var seen = Set<String>()
-    for t in tensors where !seen.insert(t.name).inserted {
-      throw StoreError(.invalidName, "tensor '\(t.name)' appears twice in one snapshot")
+    for name in tensors.map(\.name) + reusing.map(\.name) where !seen.insert(name).inserted {
+      throw StoreError(.invalidName, "tensor '\(name)' appears twice in one snapshot")
+    }
+    for info in reusing {
+      try TensorName.validate(info.name)
+      guard info.isConsistent else {
+        throw StoreError(
+          .invalidTensor,
+          "cannot reuse tensor '\(info.name)': its entry is inconsistent (\(info.dtype) \(info.shape), "
+            + "\(info.byteCount) bytes, \(info.chunks.count) chunks of \(info.chunkBytes))")
+      }
     }
     // gc deletes only while holding this lock exclusively, so nothing this commit relies on
-    // (new or deduplicated) can vanish before the ref names it.
+    // (new, deduplicated or reused) can vanish before the ref names it.
     let gcGuard = try FileLock.acquire(gcLockPath, .shared)
     defer { gcGuard.unlock() }
 
+    for info in reusing {
+      for chunk in info.chunks where !objects.contains(chunk) {
+        throw StoreError(
+          .objectNotFound,
+          "cannot reuse tensor '\(info.name)': its chunk \(chunk.hex) is no longer in the store")
+      }
+    }
     let parent = try head(of: branch)
-    let (infos, chunkBytesAdded) = try writeChunks(tensors)
-    let (rootTree, treeBytesAdded) = try writeTrees(infos)
+    let (written, chunkBytesAdded) = try writeChunks(tensors)
+    let (rootTree, treeBytesAdded) = try writeTrees(written + reusing)
     try objects.syncPending()
 
     var commit = Commit(
       id: rootTree, tree: rootTree, parents: parent.map { [$0] } ?? [], step: step,
       time: Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded() / 1000),
       message: message, metrics: metrics, metadata: metadata,
-      logicalBytes: Int64(tensors.reduce(0) { $0 + $1.bytes.count }),
+      logicalBytes: Int64(
+        tensors.reduce(0) { $0 + $1.bytes.count } + reusing.reduce(0) { $0 + $1.byteCount }),
       addedBytes: Int64(chunkBytesAdded + treeBytesAdded))
     let stored = try objects.put(.commit, commit.encoded())
     commit.id = stored.id
@@ -62,7 +82,9 @@ extension Store {
       j -> ObjectStore.PutResult in
       let job = jobs[j]
       return try tensors[job.tensor].bytes.withUnsafeBytes { raw in
-        try objects.put(.chunk, UnsafeRawBufferPointer(rebasing: raw[job.range]))
+        try objects.put(
+          .chunk, UnsafeRawBufferPointer(rebasing: raw[job.range]),
+          elementWidth: ChunkCodec.groupingWidth(tensors[job.tensor].dtype))
       }
     }
     for i in infos.indices {

@@ -18,12 +18,14 @@ public struct TensorData: Equatable, Sendable {
     guard shape.count <= 255 else {
       throw StoreError(.invalidTensor, "tensor '\(name)': rank \(shape.count) exceeds 255")
     }
-    let elements = shape.reduce(1, *)
-    guard elements * dtype.size == bytes.count else {
+    guard let expected = TensorInfo.byteCount(dtype: dtype, shape: shape) else {
+      throw StoreError(.invalidTensor, "tensor '\(name)': shape \(shape) is too large")
+    }
+    guard expected == bytes.count else {
       throw StoreError(
         .invalidTensor,
-        "tensor '\(name)': \(bytes.count) bytes do not fit \(dtype) \(shape) "
-          + "(\(elements * dtype.size) expected)")
+        "tensor '\(name)': \(bytes.count) bytes do not fit \(dtype) \(shape) (\(expected) expected)"
+      )
     }
     self.name = name
     self.dtype = dtype

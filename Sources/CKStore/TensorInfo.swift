@@ -16,6 +16,27 @@ public struct TensorInfo: Equatable, Sendable {
   /// Number of elements.
   public var elementCount: Int { shape.reduce(1, *) }
 
+  /// Bytes of a tensor of `dtype` and `shape`, or nil if a dimension is negative or the product
+  /// overflows (a hostile or damaged shape).
+  static func byteCount(dtype: DType, shape: [Int]) -> Int? {
+    var total = dtype.size
+    for d in shape {
+      guard d >= 0 else { return nil }
+      let (product, overflow) = total.multipliedReportingOverflow(by: d)
+      if overflow { return nil }
+      total = product
+    }
+    return total
+  }
+
+  /// Whether the entry is self-consistent: its byte count fits dtype and shape, and its chunks
+  /// cover the bytes in `chunkBytes` steps.
+  var isConsistent: Bool {
+    Self.byteCount(dtype: dtype, shape: shape) == byteCount && shape.count <= 255
+      && (byteCount == 0) == (chunkBytes == 0) && chunkBytes >= 0
+      && chunks.count == chunkRanges.count
+  }
+
   /// Whether two entries hold the same data: same dtype, shape and chunk ids.
   public func sameData(as other: TensorInfo) -> Bool {
     dtype == other.dtype && shape == other.shape && chunks == other.chunks

@@ -72,22 +72,18 @@ struct Tree: Equatable {
         guard let dtype = DType(rawValue: try r.u8()) else { throw corrupt("unknown dtype") }
         let rank = Int(try r.u8())
         var shape: [Int] = []
-        for _ in 0..<rank { shape.append(Int(try r.u64())) }
-        let byteCount = Int(try r.u64())
-        let chunkBytes = Int(try r.u64())
+        for _ in 0..<rank { shape.append(try r.size()) }
+        let byteCount = try r.size()
+        let chunkBytes = try r.size()
         let chunkCount = Int(try r.u32())
         var chunks: [ObjectID] = []
         for _ in 0..<chunkCount { chunks.append(try r.id()) }
         let info = TensorInfo(
           name: key, dtype: dtype, shape: shape, byteCount: byteCount,
           chunkBytes: chunkBytes, chunks: chunks)
-        let (elements, overflow) = shape.reduce((1, false)) {
-          let (p, o) = $0.0.multipliedReportingOverflow(by: $1)
-          return (p, $0.1 || o)
+        guard info.isConsistent else {
+          throw corrupt("tensor '\(info.name)' has inconsistent shape, size or chunks")
         }
-        guard !overflow, elements * dtype.size == byteCount, (byteCount == 0) == (chunkBytes == 0),
-          chunks.count == info.chunkRanges.count
-        else { throw corrupt("tensor '\(info.name)' has inconsistent shape, size or chunks") }
         entries.append((key, .tensor(info)))
       default:
         throw corrupt("unknown entry kind \(kind)")

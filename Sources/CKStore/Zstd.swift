@@ -31,6 +31,14 @@ public enum Zstd {
     }
   }
 
+  /// The content size a zstd frame declares in its header; nil if it declares none or `input`
+  /// is not a frame.
+  static func frameContentSize(_ input: UnsafeRawBufferPointer) -> UInt64? {
+    let size = ZSTD_getFrameContentSize(input.baseAddress, input.count)
+    // ZSTD_CONTENTSIZE_UNKNOWN and ZSTD_CONTENTSIZE_ERROR are the two largest values.
+    return size >= UInt64.max - 1 ? nil : UInt64(size)
+  }
+
   private static func errorName(_ code: Int) -> String {
     String(cString: ZSTD_getErrorName(code))
   }

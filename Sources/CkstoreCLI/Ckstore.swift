@@ -14,6 +14,6 @@ struct Ckstore: ParsableCommand {
     version: "0.1.0",
     subcommands: [
       Init.self, Import.self, Export.self, Log.self, Show.self, Diff.self, GC.self, Fsck.self,
-      Tag.self, Branch.self, Stats.self,
+      Tag.self, Branch.self, Stats.self, Train.self,
     ])
 }

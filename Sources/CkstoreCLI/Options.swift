@@ -49,7 +49,13 @@ func reportingErrors(_ body: () throws -> Void) throws {
 func printJSON<T: Encodable>(_ value: T) throws {
   let encoder = JSONEncoder()
   encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-  encoder.dateEncodingStrategy = .iso8601
+  // Commit times are kept to the millisecond; print them so.
+  encoder.dateEncodingStrategy = .custom { date, encoder in
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    var container = encoder.singleValueContainer()
+    try container.encode(formatter.string(from: date))
+  }
   encoder.nonConformingFloatEncodingStrategy = .convertToString(
     positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
   print(String(decoding: try encoder.encode(value), as: UTF8.self))

@@ -129,11 +129,17 @@ import Testing
     }
     #expect(try run.t.store.fsck().isClean)
 
-    // keepEvery alone (no keepLast) keeps the multiples and the head.
+    // keepLast 1 with keepEvery 2: the head and the even steps.
     var other = try Run()
     for step in 1...7 { _ = try other.commit(step: Int64(step)) }
-    _ = try other.t.store.gc(policy: RetentionPolicy(keepEvery: 2))
+    _ = try other.t.store.gc(policy: RetentionPolicy(keepLast: 1, keepEvery: 2))
     #expect(other.commits.filter { other.t.store.isPruned($0.id) }.map(\.step) == [1, 3, 5])
+
+    // keepEvery alone thins the branch too (head and multiples), rather than keeping everything.
+    var thin = try Run()
+    for step in 1...7 { _ = try thin.commit(step: Int64(step)) }
+    _ = try thin.t.store.gc(policy: RetentionPolicy(keepEvery: 3))
+    #expect(thin.commits.filter { thin.t.store.isPruned($0.id) }.map(\.step) == [1, 2, 4, 5])
   }
 
   @Test func tagsAndOtherBranchesAreNeverPruned() throws {
@@ -165,6 +171,21 @@ import Testing
     #expect(try run.t.store.resolve("release") == main[2])
     let fsck = try run.t.store.fsck()
     #expect(fsck.isClean, "\(fsck.problems)")
+  }
+
+  /// An ungoverned branch keeps everything it reaches, even when a governed branch's kept
+  /// commits lie on its history (here the other branch sorts after `main` and forks at main~1).
+  @Test func ungovernedBranchKeepsItsWholeHistory() throws {
+    var run = try Run()
+    for step in 1...10 { _ = try run.commit(step: Int64(step)) }
+    try run.t.store.createBranch("zz", at: run.commits[8].id)  // main~1, kept by keepLast 2
+    let report = try run.t.store.gc(policy: RetentionPolicy(keepLast: 2, branches: ["main"]))
+    #expect(report.prunedCommits.isEmpty)
+    #expect(run.commits.filter { run.t.store.isPruned($0.id) }.map(\.step) == [])
+    for c in run.commits {
+      #expect(
+        try run.t.reopen().readSnapshot(c) == run.snapshots[c.id]!.sorted { $0.name < $1.name })
+    }
   }
 
   /// A killed process's scratch folder and ref lock are removed by gc; live ones never are.
@@ -208,14 +229,6 @@ import Testing
     let freshLock = t.path + "/refs/heads/fresh.lock"
     try Files.write([], to: freshLock)
 
-    // While main's stale lock exists, committing to main fails cleanly and moves nothing.
-    let blocked = storeError {
-      try t.store.commit([try Make.float32("w", [8], seed: 2)], to: "main", step: 2)
-    }
-    #expect(blocked?.code == .locked)
-    #expect(blocked?.message.contains("main.lock") == true)
-    #expect(try t.store.head(of: "main") == c1.id)
-
     let report = try t.store.gc()
     #expect(!Files.exists(stale))
     #expect(!Files.exists(orphan))
@@ -228,11 +241,21 @@ import Testing
     #expect(Files.exists(expLock))
     #expect(Files.exists(freshLock))
 
-    // main is writable again; exp still is not while the lock's holder lives.
+    // main is writable again; exp is not while the lock's holder lives, however old the lock.
     let c2 = try t.store.commit([try Make.float32("w", [8], seed: 2)], to: "main", step: 2)
     #expect(try t.store.head(of: "main") == c2.id)
-    #expect(storeError { try t.store.commit([], to: "exp", step: 3) }?.code == .locked)
+    let blocked = storeError { try t.store.commit([], to: "exp", step: 3) }
+    #expect(blocked?.code == .locked)
+    #expect(blocked?.message.contains("exp.lock") == true)
     #expect(try t.store.head(of: "exp") == c1.id)
+    #expect(try t.store.reflog(branch: "exp").count == 1)
+
+    // A writer breaks an old ref lock that no process holds by itself, too.
+    try Files.write([], to: mainLock)
+    try Files.backdate(mainLock, by: 30)
+    let c3 = try t.store.commit([try Make.float32("w", [8], seed: 3)], to: "main", step: 3)
+    #expect(try t.store.head(of: "main") == c3.id)
+    #expect(!Files.exists(mainLock))
 
     // Once the holder is gone (and the lock is old), the next gc removes it.
     heldExp.release()

@@ -151,6 +151,28 @@ import Testing
     }
   }
 
+  /// A shape whose element count overflows Int is malformed, not a crash. Run in a child process
+  /// so that a trap fails this test only.
+  @Test func overflowingShapeIsRefused() async {
+    await #expect(processExitsWith: .success) {
+      for shape in [
+        "[1152921504606846977]", "[4294967296,4294967296]", "[0,4294967296,4294967296]",
+      ] {
+        let header = "{\"w\":{\"dtype\":\"F64\",\"shape\":\(shape),\"data_offsets\":[0,0]}}"
+        let bytes = SafetensorsTests.file(header: header, data: [])
+        do {
+          let decoded = try Safetensors.decode(bytes, file: "overflow.safetensors")
+          // Only a true zero-size tensor may be accepted.
+          if decoded.tensors.first?.shape.contains(0) != true { exit(1) }
+        } catch let error as StoreError where error.code == .malformedSafetensors {
+          continue
+        } catch {
+          exit(2)
+        }
+      }
+    }
+  }
+
   @Test func malformedFileOnDiskNamesThePath() throws {
     let dir = NSTemporaryDirectory() + "ckstore-st-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

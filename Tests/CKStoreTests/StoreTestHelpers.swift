@@ -36,10 +36,15 @@ enum Files {
     [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
   }
 
+  /// Replaces a file's content (plain write(2), no fsync: tests rewrite files thousands of times).
   static func write(_ bytes: [UInt8], to path: String) throws {
-    // Object files are read-only for some writers; replace rather than open for writing.
-    try? FileManager.default.removeItem(atPath: path)
-    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    // Object files may be read-only; replace the file rather than open it for writing.
+    unlink(path)
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw StoreError(.io, "test: cannot create \(path)") }
+    defer { close(fd) }
+    let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+    guard written == bytes.count else { throw StoreError(.io, "test: short write to \(path)") }
   }
 
   static func size(_ path: String) -> Int {

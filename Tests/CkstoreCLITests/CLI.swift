@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Runs the built `ckstore` binary, which `swift test` builds beside the test bundle.
 enum CLI {
   struct Result {
@@ -25,6 +29,8 @@ enum CLI {
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "CKSTORE_DIR")
+    // A crash should fail the test quickly, not spend seconds symbolicating a backtrace.
+    env["SWIFT_BACKTRACE"] = "enable=no"
     for (k, v) in environment { env[k] = v }
     process.environment = env
     if let directory { process.currentDirectoryURL = directory }
@@ -33,11 +39,45 @@ enum CLI {
     process.standardOutput = out
     process.standardError = err
     try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    // Both pipes are drained at once (a crash report on stderr can fill its pipe while stdout is
+    // still open), with read(2) retried on EINTR: FileHandle.readDataToEndOfFile traps on it.
+    let errData = Drain(err.fileHandleForReading.fileDescriptor)
+    let outData = drain(out.fileHandleForReading.fileDescriptor)
     process.waitUntilExit()
     return Result(
       status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-      stderr: String(decoding: errData, as: UTF8.self))
+      stderr: String(decoding: errData.wait(), as: UTF8.self))
+  }
+
+  /// Reads a descriptor to its end, retrying interrupted reads.
+  static func drain(_ fd: Int32) -> [UInt8] {
+    var out: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      if n > 0 {
+        out += buffer[0..<n]
+      } else if n == 0 || errno != EINTR {
+        return out
+      }
+    }
+  }
+
+  /// Drains a descriptor on another thread.
+  final class Drain: @unchecked Sendable {
+    private var data: [UInt8] = []
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ fd: Int32) {
+      DispatchQueue.global().async {
+        self.data = CLI.drain(fd)
+        self.done.signal()
+      }
+    }
+
+    func wait() -> [UInt8] {
+      done.wait()
+      return data
+    }
   }
 }

@@ -56,6 +56,7 @@ public final class MinibatchIterator {
         newValue.index >= 0 && newValue.index <= count && newValue.epoch >= 0,
         "invalid position \(newValue)")
       current = newValue
+      orderEpoch = -1  // the cached order may belong to another seed
     }
   }
 
@@ -67,6 +68,7 @@ public final class MinibatchIterator {
       throw EngineError(.invalidArgument, "position \(position) does not fit \(count) examples")
     }
     current = position
+    orderEpoch = -1  // the cached order may belong to another seed
   }
 
   /// The current epoch.

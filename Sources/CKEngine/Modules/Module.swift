@@ -111,11 +111,14 @@ func _collectParameters(
     break
   }
   if mirror.children.isEmpty && mirror.superclassMirror == nil { return }
+  var onPath: ObjectIdentifier? = nil
   if mirror.displayStyle == .class {
     let id = ObjectIdentifier(value as AnyObject)
     if !visiting.insert(id).inserted { return }  // a cycle or a shared object already on the path
-    defer { visiting.remove(id) }
+    onPath = id
   }
+  // Leave the path only once this object's children are walked, so a back-reference ends the walk.
+  defer { if let onPath { visiting.remove(onPath) } }
   func join(_ label: String) -> String { prefix.isEmpty ? label : prefix + "." + label }
   switch mirror.displayStyle {
   case .optional:

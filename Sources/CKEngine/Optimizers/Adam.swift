@@ -15,6 +15,10 @@ struct _AdamCore {
   static let mSlot = "/adam.m"
   static let vSlot = "/adam.v"
   static let stepSlot = "/adam.step"
+  static let slots = (
+    tensors: [String(mSlot.dropFirst()), String(vSlot.dropFirst())],
+    counters: [String(stepSlot.dropFirst())]
+  )
 
   mutating func update(
     _ parameters: [(name: String, parameter: Parameter)], _ gradients: [String: Tensor], lr: Float
@@ -134,6 +138,8 @@ public final class Adam: Optimizer {
     try core.update(parameters, gradients, lr: schedule(step: core.step))
   }
 
+  /// `adam.m`, `adam.v` and the counter `adam.step`.
+  public var stateSlots: (tensors: [String], counters: [String]) { _AdamCore.slots }
   /// `<param>/adam.m` and `<param>/adam.v` for every parameter updated so far.
   public func stateTensors() -> [(name: String, tensor: Tensor)] { core.stateTensors() }
   /// `step` and `<param>/adam.step`.
@@ -170,6 +176,8 @@ public final class AdamW: Optimizer {
     try core.update(parameters, gradients, lr: schedule(step: core.step))
   }
 
+  /// `adam.m`, `adam.v` and the counter `adam.step`.
+  public var stateSlots: (tensors: [String], counters: [String]) { _AdamCore.slots }
   /// `<param>/adam.m` and `<param>/adam.v` for every parameter updated so far.
   public func stateTensors() -> [(name: String, tensor: Tensor)] { core.stateTensors() }
   /// `step` and `<param>/adam.step`.

@@ -18,6 +18,11 @@ public protocol Optimizer: AnyObject {
   func update(
     _ parameters: [(name: String, parameter: Parameter)], gradients: [String: Tensor]) throws
 
+  /// The slots of per-parameter state this optimizer keeps, without the parameter name: tensors
+  /// (`adam.m`, `adam.v`) and counters (`adam.step`). A checkpoint uses them to check saved state
+  /// before loading it: an unknown slot is unexpected, an absent one missing.
+  var stateSlots: (tensors: [String], counters: [String]) { get }
+
   /// The per-parameter state tensors, sorted by name (`<param>/<optimizer>.<slot>`).
   func stateTensors() -> [(name: String, tensor: Tensor)]
 

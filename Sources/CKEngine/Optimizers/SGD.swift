@@ -63,6 +63,11 @@ public final class SGD: Optimizer {
     step += 1
   }
 
+  /// `sgd.momentum` when μ > 0; nothing for plain SGD.
+  public var stateSlots: (tensors: [String], counters: [String]) {
+    (momentum > 0 ? [String(Self.slot.dropFirst())] : [], [])
+  }
+
   /// `<param>/sgd.momentum` for every parameter updated so far.
   public func stateTensors() -> [(name: String, tensor: Tensor)] {
     velocity.sorted { $0.key < $1.key }.map { ($0.key + Self.slot, $0.value) }

@@ -1,0 +1,79 @@
+import CKStore
+import Foundation
+
+/// Compression ratio and speed of the chunk codec per kind of data, and a level table.
+struct CodecFigures {
+  let trainSteps: Int
+  static let chunk = 1 << 20
+
+  /// Ratio (raw / stored) and single-core MB/s of the store's codec and of plain zstd on `bytes`.
+  static func measure(_ bytes: [UInt8], dtype: DType, level: Int32) throws -> (
+    ratio: Double, mbps: Double, plainRatio: Double, plainMbps: Double
+  ) {
+    let ranges = stride(from: 0, to: bytes.count, by: chunk).map {
+      $0..<min($0 + chunk, bytes.count)
+    }
+    // Repeat small inputs so each timing covers at least 32 MiB.
+    let rounds = max(1, (32 << 20) / max(1, bytes.count))
+    var stored = 0
+    var plain = 0
+    let codecTime = try Timing.median(repeats: 3) {
+      stored = 0
+      for _ in 0..<rounds {
+        for r in ranges {
+          stored += try bytes.withUnsafeBytes {
+            try ChunkCodec.storedSize(
+              UnsafeRawBufferPointer(rebasing: $0[r]), dtype: dtype, level: level)
+          }
+        }
+      }
+    }
+    let plainTime = try Timing.median(repeats: 3) {
+      plain = 0
+      for _ in 0..<rounds {
+        for r in ranges {
+          plain += try bytes.withUnsafeBytes {
+            try Zstd.compress(UnsafeRawBufferPointer(rebasing: $0[r]), level: level).count
+          }
+        }
+      }
+    }
+    let total = Double(bytes.count * rounds)
+    return (
+      total / Double(stored), total / codecTime / 1e6, total / Double(plain),
+      total / plainTime / 1e6
+    )
+  }
+
+  func measure(into report: inout BenchReport) throws {
+    let trained = try BenchData.trainedTensors(steps: trainSteps)
+    let datasets: [(String, DType, [UInt8])] = [
+      (
+        "float32 random normal", .float32,
+        BenchData.bytes(BenchData.normalFloats(count: 1 << 22, scale: 0.02, seed: 9))
+      ),
+      ("float32 trained weights", .float32, BenchData.bytes(trained.weights)),
+      ("float32 Adam m", .float32, BenchData.bytes(trained.m)),
+      ("float32 Adam v", .float32, BenchData.bytes(trained.v)),
+      ("bfloat16 trained weights", .bfloat16, BenchData.bfloat16Bytes(trained.weights)),
+    ]
+    for (name, dtype, bytes) in datasets {
+      let f = try Self.measure(bytes, dtype: dtype, level: 3)
+      report.add(
+        "compression (level 3, 1 MiB chunks)", "\(name) ratio", f.ratio, "x",
+        baseline: "plain zstd", f.plainRatio)
+      report.add(
+        "compression (level 3, 1 MiB chunks)", "\(name) MB/s per core", f.mbps, "MB/s",
+        baseline: "plain zstd", f.plainMbps)
+    }
+    for level: Int32 in [1, 2, 3, 5, 7, 9] {
+      let f = try Self.measure(BenchData.bytes(trained.weights), dtype: .float32, level: level)
+      report.add(
+        "codec level table (trained float32 weights)", "level \(level) ratio", f.ratio, "x",
+        baseline: "plain zstd", f.plainRatio)
+      report.add(
+        "codec level table (trained float32 weights)", "level \(level) MB/s per core", f.mbps,
+        "MB/s", baseline: "plain zstd", f.plainMbps)
+    }
+  }
+}

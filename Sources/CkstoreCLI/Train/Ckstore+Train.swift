@@ -1,0 +1,143 @@
+import ArgumentParser
+import CKCheckpoint
+import CKEngine
+import CKStore
+import Foundation
+
+extension Ckstore {
+  /// `ckstore train`: the demo trainer, checkpointing into the store as it runs.
+  struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Train a small model on the engine, committing checkpoints as it goes.",
+      discussion: """
+        Commits a checkpoint (model, Adam state, random generator, data position, step) every
+        --save-every steps with loss, accuracy and lr as metrics, keeping the data of the last
+        --keep-last. Re-running resumes from the branch's latest checkpoint and trains until
+        --steps in total. SIGINT/SIGTERM save a final checkpoint and exit with status 0.
+        Creates the store if there is none.
+        """)
+
+    @Option(help: "digits, or the path of a text file (character-level language model).")
+    var data = "digits"
+    @Option(help: "mlp or transformer (default: mlp for digits, transformer for text).")
+    var model: String?
+    @Option(help: "Train until this step.") var steps: Int64 = 1000
+    @Option(help: "Commit a checkpoint every K steps.") var saveEvery: Int64 = 100
+    @Option(help: "Keep the data of the newest M checkpoints.") var keepLast = 5
+    @Option(help: "Freeze the base (only the head trains).") var freezeBase = false
+    @Option(help: "Seed for initialisation, split and shuffling.") var seed: UInt64 = 0
+    @Option(help: "Examples per batch.") var batchSize = 32
+    @Option(help: "Adam learning rate.") var lr: Float = 1e-3
+    @Option(help: "The branch to commit to.") var branch = "main"
+    @OptionGroup var storeOptions: StoreOptions
+
+    func validate() throws {
+      guard steps >= 0, saveEvery >= 1, keepLast >= 1, batchSize >= 1 else {
+        throw ValidationError("--steps ≥ 0, --save-every ≥ 1, --keep-last ≥ 1, --batch-size ≥ 1")
+      }
+      if let model, !["mlp", "transformer"].contains(model) {
+        throw ValidationError("--model must be mlp or transformer, not '\(model)'")
+      }
+      if model == "transformer" && data == "digits" {
+        throw ValidationError("the transformer trains on text: pass --data PATH.txt")
+      }
+      if model == "mlp" && data != "digits" {
+        throw ValidationError("the mlp trains on digits: pass --data digits")
+      }
+    }
+
+    func run() throws {
+      try reportingErrors {
+        do {
+          try train()
+        } catch let error as CheckpointError {
+          throw StoreError(.invalidArgument, error.description)
+        } catch let error as EngineError {
+          throw StoreError(.invalidArgument, "\(error)")
+        }
+      }
+    }
+
+    /// The store named by --store, $CKSTORE_DIR or discovery; created (at the named path, else
+    /// ./.ckstore) when there is none, so a first run needs no `init`.
+    private func openOrCreateStore() throws -> Store {
+      let path = storeOptions.location() ?? ".ckstore"
+      if FileManager.default.fileExists(atPath: path + "/config") {
+        return try Store.open(at: path)
+      }
+      print("no store at \(path); creating it")
+      return try Store.create(at: path)
+    }
+
+    private func train() throws {
+      let store = try openOrCreateStore()
+      let generator = RandomGenerator(seed: seed)
+      let task: any TrainingTask =
+        data == "digits"
+        ? try DigitsTask(seed: seed, freezeBase: freezeBase, generator: generator)
+        : try TextTask(path: data, freezeBase: freezeBase, generator: generator)
+      let optimizer = Adam(learningRate: .constant(lr))
+      let batches = try MinibatchIterator(
+        count: task.exampleCount, batchSize: batchSize, seed: seed &+ 1)
+      let checkpoint = Checkpoint()
+      try checkpoint.track(task.model, as: "model")
+      try checkpoint.track(optimizer, as: "optimizer", updating: task.model)
+      try checkpoint.track(generator, as: "rng")
+      try checkpoint.track(batches, as: "data")
+      let manager = try CheckpointManager(
+        checkpoint, store: store, branch: branch, maxToKeep: keepLast, saveInterval: saveEvery)
+      let metadata = task.signature.merging(
+        ["seed": "\(seed)", "batch_size": "\(batchSize)", "lr": "\(lr)"],
+        uniquingKeysWith: { a, _ in a })
+      if let resumed = try manager.latest() {
+        for (key, value) in metadata
+        where resumed.commit.metadata[key].map({ $0 != value }) ?? false {
+          throw StoreError(
+            .invalidArgument,
+            "branch '\(branch)' was trained with \(key)=\(resumed.commit.metadata[key]!), not "
+              + "\(value); use another --branch or the same settings")
+        }
+        try manager.restoreOrInitialize()
+        print("resuming \(branch) from step \(checkpoint.step) (\(resumed.commit.id.short))")
+      }
+      let parameterCount = task.model.parameterCount
+      print(
+        "training \(metadata["model"]!) (\(parameterCount) parameters) on \(metadata["data"]!) "
+          + "until step \(steps), saving every \(saveEvery), keeping \(keepLast)")
+
+      let stop = StopSignal()
+      let progress = TrainingProgress(total: steps)
+      var lossSum = 0.0
+      var lossCount = 0
+      func save(_ message: String? = nil, force: Bool = false) throws {
+        var metrics = task.evaluate()
+        if lossCount > 0 { metrics["loss"] = lossSum / Double(lossCount) }
+        metrics["lr"] = Double(optimizer.learningRate)
+        guard
+          let saved = try manager.save(
+            metrics: metrics, message: message, metadata: metadata, force: force)
+        else { return }
+        progress.saved(saved, metrics: metrics)
+        lossSum = 0
+        lossCount = 0
+      }
+      while checkpoint.step < steps {
+        if let sig = stop.signal {
+          try save("interrupted by \(StopSignal.name(sig)) at step \(checkpoint.step)", force: true)
+          progress.finish()
+          print("\(StopSignal.name(sig)): saved step \(checkpoint.step) and stopped")
+          return
+        }
+        let loss = try task.step(batches.next(), optimizer: optimizer)
+        checkpoint.step += 1
+        lossSum += Double(loss)
+        lossCount += 1
+        progress.stepped(checkpoint.step, loss: loss)
+        if checkpoint.step % saveEvery == 0 { try save() }
+      }
+      try save(force: true)
+      progress.finish()
+      print("done: \(branch) is at step \(checkpoint.step)")
+    }
+  }
+}
