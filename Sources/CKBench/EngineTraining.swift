@@ -19,9 +19,12 @@ struct EngineTraining: ParsableCommand {
   @Option(help: "Repetitions; the median is reported.")
   var repeats: Int = 5
 
+  @Option(help: "Thread counts to measure.")
+  var threads: [Int] = [1, 2]
+
   func run() throws {
     print(pad("workload", 44) + pad("threads", 9) + pad("median", 14) + "throughput")
-    for threads in [1, 2] {
+    for threads in self.threads {
       CKEngine.threadCount = threads
       let (step, cpu) = try digitsStepSeconds()
       print(
@@ -29,7 +32,7 @@ struct EngineTraining: ParsableCommand {
           + pad(String(format: "%.1f µs/step", step * 1e6), 14)
           + String(format: "%.0f examples/s (thread CPU time %.1f µs/step)", 32 / step, cpu * 1e6))
     }
-    for threads in [1, 2] {
+    for threads in self.threads {
       CKEngine.threadCount = threads
       let (step, tokens) = transformerStepSeconds()
       print(

@@ -12,8 +12,19 @@ extension EngineTests {
       ([1, 1], [1]),
     ]
 
+    /// Seeded random shape pairs: rank 1–3, extents 1–4, each axis of the second operand either
+    /// equal or 1, and sometimes fewer leading axes.
+    static let randomShapes: [([Int], [Int])] = {
+      let g = RandomGenerator(seed: 77)
+      return (0..<6).map { _ in
+        let a = (0..<(1 + g.nextInt(below: 3))).map { _ in 1 + g.nextInt(below: 4) }
+        let b = a.dropFirst(g.nextInt(below: a.count)).map { g.nextInt(below: 2) == 0 ? 1 : $0 }
+        return g.nextInt(below: 2) == 0 ? (a, b) : (b, a)
+      }
+    }()
+
     @Test func binaryArithmeticWithBroadcasting() {
-      for (sa, sb) in Self.binaryShapes {
+      for (sa, sb) in Self.binaryShapes + Self.randomShapes {
         let a = randomTensor(sa, gen)
         let b = randomTensor(sb, gen, 0.5, 2)  // away from 0 for division
         #expect(check.maxError([a, b]) { $0[0] + $0[1] } < check.tolerance, "add \(sa) \(sb)")

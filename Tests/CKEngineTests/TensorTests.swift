@@ -26,6 +26,20 @@ extension EngineTests {
       #expect(t.scalars[0] == 1.5 && v.scalars[0] == 9)  // copy-on-write
     }
 
+    @Test func zeroSizeTensors() throws {
+      let empty = try Tensor(shape: [0, 3], scalars: [])
+      #expect(empty.count == 0 && empty.shape == [0, 3])
+      let fromBytes = try empty.withUnsafeBytes { try Tensor(shape: [3, 0], bytes: $0) }
+      #expect(fromBytes.count == 0)
+      let ints = try IntTensor(shape: [0], scalars: [])
+      #expect(try ints.withUnsafeBytes { try IntTensor(shape: [0], bytes: $0) }.count == 0)
+      #expect((empty + 1).shape == [0, 3] && empty.sum().item == 0)
+      #expect(matmul(empty, Tensor(shape: [3, 2])).shape == [0, 2])
+      #expect(
+        matmul(Tensor(shape: [2, 0]), Tensor(shape: [0, 4])).scalars
+          == [Float](repeating: 0, count: 8))
+    }
+
     @Test func broadcastingArithmetic() throws {
       let a = try Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
       let row = try Tensor(shape: [3], scalars: [10, 20, 30])

@@ -14,7 +14,9 @@ public struct IntTensor: @unchecked Sendable {
       throw EngineError(.sizeMismatch, "\(scalars.count) Int32 scalars cannot fill shape \(shape)")
     }
     let s = _Storage<Int32>(uninitializedCount: scalars.count)
-    scalars.withUnsafeBufferPointer { s.base.update(from: $0.baseAddress!, count: scalars.count) }
+    scalars.withUnsafeBufferPointer { src in
+      if let from = src.baseAddress { s.base.update(from: from, count: src.count) }
+    }
     storage = s
     self.shape = shape
   }
@@ -28,7 +30,9 @@ public struct IntTensor: @unchecked Sendable {
       throw EngineError(.sizeMismatch, "\(bytes.count) bytes cannot fill Int32 shape \(shape)")
     }
     let s = _Storage<Int32>(uninitializedCount: n)
-    UnsafeMutableRawPointer(s.base).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+    if let from = bytes.baseAddress {
+      UnsafeMutableRawPointer(s.base).copyMemory(from: from, byteCount: bytes.count)
+    }
     storage = s
     self.shape = shape
   }

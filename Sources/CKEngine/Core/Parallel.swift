@@ -12,3 +12,21 @@ func _parallelFor(_ count: Int, _ body: @Sendable (Int) -> Void) {
     DispatchQueue.concurrentPerform(iterations: count, execute: body)
   }
 }
+
+/// Runs `body` over `0..<count` split into one contiguous range per thread, or over the whole
+/// range at once when `count` is below `grain` items per thread.
+///
+/// For work where each index is independent (elementwise maps, per-row softmax), so the result is
+/// the same however the range is split.
+@inline(__always)
+func _parallelRanges(_ count: Int, grain: Int, _ body: @Sendable (Range<Int>) -> Void) {
+  let threads = CKEngine.threadCount
+  if threads == 1 || count < 2 * grain {
+    body(0..<count)
+    return
+  }
+  let pieces = min(threads, count / grain)
+  DispatchQueue.concurrentPerform(iterations: pieces) { t in
+    body((count * t / pieces)..<(count * (t + 1) / pieces))
+  }
+}

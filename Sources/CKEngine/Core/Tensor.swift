@@ -52,7 +52,9 @@ public struct Tensor: @unchecked Sendable {
         .sizeMismatch, "\(scalars.count) scalars cannot fill shape \(shape) (\(_product(shape)))")
     }
     let s = _Storage<Float>(uninitializedCount: scalars.count)
-    scalars.withUnsafeBufferPointer { s.base.update(from: $0.baseAddress!, count: scalars.count) }
+    scalars.withUnsafeBufferPointer { src in
+      if let from = src.baseAddress { s.base.update(from: from, count: src.count) }
+    }
     self.init(shape: shape, storage: s)
   }
 
@@ -69,7 +71,9 @@ public struct Tensor: @unchecked Sendable {
         .sizeMismatch, "\(bytes.count) bytes cannot fill Float32 shape \(shape) (\(n * 4) bytes)")
     }
     let s = _Storage<Float>(uninitializedCount: n)
-    UnsafeMutableRawPointer(s.base).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+    if let from = bytes.baseAddress {
+      UnsafeMutableRawPointer(s.base).copyMemory(from: from, byteCount: bytes.count)
+    }
     self.init(shape: shape, storage: s)
   }
 

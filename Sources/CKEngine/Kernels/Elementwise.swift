@@ -60,16 +60,32 @@ func _binaryKernel<Op: _BinaryOp>(
   let n = _product(shape)
   let pa = a.storage.base
   let pb = b.storage.base
+  let (sa0, sb0) = (_SendablePointer(pa), _SendablePointer(pb))
   if a.shape == shape && b.shape == shape {
-    return Tensor(shape: shape) { o in for i in 0..<n { o[i] = Op.apply(pa[i], pb[i]) } }
+    return Tensor(shape: shape) { o in
+      let so = _SendablePointer(o)
+      _parallelRanges(n, grain: _elementwiseGrain) { r in
+        for i in r { so.p[i] = Op.apply(sa0.p[i], sb0.p[i]) }
+      }
+    }
   }
   if b.count == 1 && a.shape == shape {
     let s = pb[0]
-    return Tensor(shape: shape) { o in for i in 0..<n { o[i] = Op.apply(pa[i], s) } }
+    return Tensor(shape: shape) { o in
+      let so = _SendablePointer(o)
+      _parallelRanges(n, grain: _elementwiseGrain) { r in
+        for i in r { so.p[i] = Op.apply(sa0.p[i], s) }
+      }
+    }
   }
   if a.count == 1 && b.shape == shape {
     let s = pa[0]
-    return Tensor(shape: shape) { o in for i in 0..<n { o[i] = Op.apply(s, pb[i]) } }
+    return Tensor(shape: shape) { o in
+      let so = _SendablePointer(o)
+      _parallelRanges(n, grain: _elementwiseGrain) { r in
+        for i in r { so.p[i] = Op.apply(s, sb0.p[i]) }
+      }
+    }
   }
   let r = shape.count
   let sa = _broadcastStrides(a.shape, to: shape)
@@ -120,9 +136,18 @@ protocol _UnaryOp {
 /// `op(x)` elementwise.
 func _unaryKernel<Op: _UnaryOp>(_ x: Tensor, _: Op.Type) -> Tensor {
   let n = x.count
-  let p = x.storage.base
-  return Tensor(shape: x.shape) { o in for i in 0..<n { o[i] = Op.apply(p[i]) } }
+  let p = _SendablePointer(x.storage.base)
+  return Tensor(shape: x.shape) { o in
+    let so = _SendablePointer(o)
+    _parallelRanges(n, grain: _elementwiseGrain) { r in
+      for i in r { so.p[i] = Op.apply(p.p[i]) }
+    }
+  }
 }
+
+/// Elements per thread below which an elementwise loop stays on one thread (dispatch costs
+/// microseconds; a loop this size takes about as long).
+let _elementwiseGrain = 1 << 15
 
 enum _NegOp: _UnaryOp { @inline(__always) static func apply(_ x: Float) -> Float { -x } }
 enum _ExpOp: _UnaryOp { @inline(__always) static func apply(_ x: Float) -> Float { _exp(x) } }

@@ -75,17 +75,14 @@ enum _GEMM {
     }
     // A wide C: split its columns; each thread packs its own copy of the (smaller) A.
     let cp = _SendablePointer(c)
-    let splitCols = n >= m
-    let unit = splitCols ? nr : mr
-    let extent = splitCols ? n : m
-    let units = (extent + unit - 1) / unit
+    let units = (n + nr - 1) / nr
     _parallelFor(tasks) { t in
-      let lo = min(extent, (units * t / tasks) * unit)
-      let hi = min(extent, (units * (t + 1) / tasks) * unit)
+      let lo = min(n, (units * t / tasks) * nr)
+      let hi = min(n, (units * (t + 1) / tasks) * nr)
       if lo >= hi { return }
       block(
-        rows: splitCols ? 0..<m : lo..<hi, cols: splitCols ? lo..<hi : 0..<n, k: k, a: a, b: b,
-        c: cp.p, ldc: ldc, accumulate: accumulate, native: native)
+        rows: 0..<m, cols: lo..<hi, k: k, a: a, b: b, c: cp.p, ldc: ldc, accumulate: accumulate,
+        native: native)
     }
   }
 

@@ -22,7 +22,7 @@ public func matmul(
   )
   let out: Tensor
   if b.rank == 2 && (a.rank == 2 || !transposeA) {
-    let rows = a.count / k
+    let rows = a.rank == 2 ? m : _product(Array(a.shape.dropLast()))
     let outShape = Array(a.shape.dropLast(2)) + [m, n]
     let av = _MatrixView(a.storage.base, rows: rows, cols: k, transposed: transposeA)
     let bv = _MatrixView(b.storage.base, rows: k, cols: n, transposed: transposeB)
