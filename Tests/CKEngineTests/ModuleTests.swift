@@ -27,8 +27,30 @@ final class Custom: Module {
   }
 }
 
+/// A module whose child points back at it.
+final class Parent: Module {
+  let p = Parameter(Tensor(shape: [1]))
+  let child = Child()
+  init() { child.parent = self }
+}
+
+/// The child side of `Parent`'s cycle.
+final class Child: Layer {
+  let w = Parameter(Tensor(shape: [2]))
+  var parent: Parent?
+  func callAsFunction(_ input: Tensor) -> Tensor { input }
+}
+
 extension EngineTests {
   @Suite struct ModuleTests {
+    @Test func backReferencesEndTheWalk() {
+      let m = Parent()
+      #expect(m.namedParameters().map(\.name) == ["child.w", "p"])
+      #expect(
+        Sequential([m.child]).namedParameters().map(\.name) == ["layers.0.parent.p", "layers.0.w"])
+      m.child.parent = nil  // break the cycle so the test does not leak
+    }
+
     @Test func namesAreCanonicalSortedAndComplete() {
       let m = Custom(RandomGenerator(seed: 1))
       let names = m.namedParameters().map(\.name)
