@@ -5,6 +5,7 @@ import Foundation
 struct CodecFigures {
   let trainSteps: Int
   static let chunk = 1 << 20
+  static let level = Int32(StoreConfiguration.defaultCompressionLevel)
 
   /// Ratio (raw / stored) and single-core MB/s of the store's codec and of plain zstd on `bytes`.
   static func measure(_ bytes: [UInt8], dtype: DType, level: Int32) throws -> (
@@ -58,12 +59,12 @@ struct CodecFigures {
       ("bfloat16 trained weights", .bfloat16, BenchData.bfloat16Bytes(trained.weights)),
     ]
     for (name, dtype, bytes) in datasets {
-      let f = try Self.measure(bytes, dtype: dtype, level: 3)
+      let f = try Self.measure(bytes, dtype: dtype, level: Self.level)
       report.add(
-        "compression (level 3, 1 MiB chunks)", "\(name) ratio", f.ratio, "x",
+        "compression (default level, 1 MiB chunks)", "\(name) ratio", f.ratio, "x",
         baseline: "plain zstd", f.plainRatio)
       report.add(
-        "compression (level 3, 1 MiB chunks)", "\(name) MB/s per core", f.mbps, "MB/s",
+        "compression (default level, 1 MiB chunks)", "\(name) MB/s per core", f.mbps, "MB/s",
         baseline: "plain zstd", f.plainMbps)
     }
     // Delta against the parent (not in the store): XOR each tensor with the previous
@@ -73,11 +74,12 @@ struct CodecFigures {
     for (name, a, b) in [
       ("weights", old.weights, new.weights), ("Adam m", old.m, new.m), ("Adam v", old.v, new.v),
     ] {
-      let plain = try Self.measure(BenchData.bytes(b), dtype: .float32, level: 3)
+      let plain = try Self.measure(BenchData.bytes(b), dtype: .float32, level: Self.level)
       let delta = try Self.measure(
-        BenchData.xor(BenchData.bytes(a), BenchData.bytes(b)), dtype: .float32, level: 3)
+        BenchData.xor(BenchData.bytes(a), BenchData.bytes(b)), dtype: .float32, level: Self.level)
       report.add(
-        "delta against the parent checkpoint (100 steps apart, level 3)", "\(name) XOR-delta ratio",
+        "delta against the parent checkpoint (100 steps apart, default level)",
+        "\(name) XOR-delta ratio",
         delta.ratio, "x", baseline: "codec alone", plain.ratio)
     }
     for level: Int32 in [1, 2, 3, 5, 7, 9] {

@@ -55,10 +55,14 @@ struct CommitFigures {
       }
     }
     let hash = try onAllCores { _ = SHA256.hash($0) }
-    let codec = try onAllCores { _ = try ChunkCodec.storedSize($0, dtype: .float32, level: 3) }
+    let codec = try onAllCores {
+      _ = try ChunkCodec.storedSize(
+        $0, dtype: .float32, level: Int32(StoreConfiguration.defaultCompressionLevel))
+    }
     let both = try onAllCores {
       _ = SHA256.hash($0)
-      _ = try ChunkCodec.storedSize($0, dtype: .float32, level: 3)
+      _ = try ChunkCodec.storedSize(
+        $0, dtype: .float32, level: Int32(StoreConfiguration.defaultCompressionLevel))
     }
     let file = scratch + "/raw.bin"
     let write = try Timing.median(repeats: repeats) { try Self.writeWithFsync(tensors, to: file) }

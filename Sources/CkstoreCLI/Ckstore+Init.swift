@@ -12,7 +12,8 @@ extension Ckstore {
     @Argument(help: "Where to create the store.") var path: String?
     @Option(help: "Target chunk size in bytes for large tensors.")
     var chunkSize = StoreConfiguration.defaultChunkSize
-    @Option(help: "zstd compression level (1-19).") var level = 3
+    @Option(help: "zstd compression level (1-19).")
+    var level = StoreConfiguration.defaultCompressionLevel
     @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
