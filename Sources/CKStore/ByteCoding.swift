@@ -84,3 +84,12 @@ struct ByteReader {
     return v
   }
 }
+
+extension Array where Element == UInt8 {
+  /// A buffer of `count` bytes whose contents are left as the allocator gave them, for callers
+  /// that overwrite every byte (file reads, decompression, chunk copies): zero-filling hundreds of
+  /// megabytes first would cost as much as the work itself.
+  static func uninitialized(count: Int) -> [UInt8] {
+    [UInt8](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+  }
+}

@@ -22,7 +22,7 @@ public enum ChunkCodec {
     guard payload.count > 0 else { return Encoded(codec: .none, parameter: 0, bytes: []) }
     var encoded: Encoded
     if width > 1 && payload.count >= 2 * width {
-      var grouped = [UInt8](repeating: 0, count: payload.count)
+      var grouped = [UInt8].uninitialized(count: payload.count)
       grouped.withUnsafeMutableBytes { ByteGrouping.group(payload, into: $0, width: width) }
       let bytes = try grouped.withUnsafeBytes { try Zstd.compress($0, level: level) }
       encoded = Encoded(codec: .groupedZstd, parameter: UInt8(width), bytes: bytes)

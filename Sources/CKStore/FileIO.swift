@@ -57,7 +57,7 @@ enum FileIO {
     var st = stat()
     guard fstat(fd, &st) == 0 else { throw StoreError.io("cannot stat", path: path, errno: errno) }
     let size = min(Int(st.st_size), limit)
-    var buffer = [UInt8](repeating: 0, count: size)
+    var buffer = [UInt8].uninitialized(count: size)
     var done = 0
     try buffer.withUnsafeMutableBytes { raw in
       while done < size {

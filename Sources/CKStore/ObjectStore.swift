@@ -99,7 +99,7 @@ final class ObjectStore: @unchecked Sendable {
         .corruptObject, "object \(id.hex) is a \(header.kind), expected a \(kind)")
     }
     try checkLength(header, file: file, id: id)
-    var payload = [UInt8](repeating: 0, count: Int(header.length))
+    var payload = [UInt8].uninitialized(count: Int(header.length))
     try payload.withUnsafeMutableBytes { out in
       try decodeBody(file, header: header, into: out, id: id)
     }
@@ -154,7 +154,7 @@ final class ObjectStore: @unchecked Sendable {
       case .zstd:
         try Zstd.decompress(body, into: out, object: id.hex)
       case .groupedZstd:
-        var grouped = [UInt8](repeating: 0, count: out.count)
+        var grouped = [UInt8].uninitialized(count: out.count)
         try grouped.withUnsafeMutableBytes {
           try Zstd.decompress(body, into: $0, object: id.hex)
         }

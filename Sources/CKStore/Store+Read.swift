@@ -52,7 +52,7 @@ extension Store {
   /// Reads several tensors, decompressing and verifying all their chunks on all cores at once
   /// (so many small tensors keep both cores busy, not one tensor at a time).
   public func read(_ infos: [TensorInfo]) throws -> [[UInt8]] {
-    var buffers = infos.map { [UInt8](repeating: 0, count: $0.byteCount) }
+    var buffers = infos.map { [UInt8].uninitialized(count: $0.byteCount) }
     let jobs = infos.indices.flatMap { t in infos[t].chunkRanges.indices.map { (t, $0) } }
     // The buffers are uniquely referenced and neither resized nor copied until the reads are
     // done, so their element storage stays where these pointers say.

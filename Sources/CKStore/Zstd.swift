@@ -5,7 +5,7 @@ public enum Zstd {
   /// Compresses `input` at `level` (1...19).
   public static func compress(_ input: UnsafeRawBufferPointer, level: Int32) throws -> [UInt8] {
     let bound = ZSTD_compressBound(input.count)
-    var output = [UInt8](repeating: 0, count: bound)
+    var output = [UInt8].uninitialized(count: bound)
     let written = output.withUnsafeMutableBytes { out in
       ZSTD_compress(out.baseAddress, bound, input.baseAddress, input.count, level)
     }
