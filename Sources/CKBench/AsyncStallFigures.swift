@@ -36,6 +36,7 @@ struct AsyncStallFigures {
     let section = "save stall (\(layers) × [\(width), \(width)] float32 + Adam state)"
     var stalls: [Bool: [Double]] = [:]
     for background in [false, true] {
+      Timing.settle()
       let path = scratch + "/stall-\(UUID().uuidString)"
       defer { try? FileManager.default.removeItem(atPath: path) }
       let store = try Store.create(at: path)

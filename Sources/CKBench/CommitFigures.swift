@@ -69,6 +69,7 @@ struct CommitFigures {
     var coldTimes: [Double] = []
     var restoreTimes: [Double] = []
     for _ in 0..<repeats {
+      Timing.settle()
       let (store, path) = try freshStore()
       defer { try? FileManager.default.removeItem(atPath: path) }
       var start = Timing.now()
@@ -116,6 +117,7 @@ struct CommitFigures {
     var tracked: [Double] = []
     var rehashed: [Double] = []
     for round in 0..<repeats {
+      Timing.settle()
       let (store, path) = try freshStore()
       defer { try? FileManager.default.removeItem(atPath: path) }
       var start = Timing.now()

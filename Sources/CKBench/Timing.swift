@@ -13,11 +13,18 @@ enum Timing {
   static func median(repeats: Int, _ body: () throws -> Void) rethrows -> Double {
     var times: [Double] = []
     for _ in 0..<repeats {
+      settle()
       let start = now()
       try body()
       times.append(now() - start)
     }
     return medianOf(times)
+  }
+
+  /// Flushes dirty pages left by earlier figures, so their writeback does not run during the
+  /// next measurement and take a core from it.
+  static func settle() {
+    sync()
   }
 
   /// The median of some durations.
