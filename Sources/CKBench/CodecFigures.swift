@@ -46,6 +46,39 @@ struct CodecFigures {
     )
   }
 
+  /// Two consecutive checkpoints (weights, m, v) committed to a store with and without the
+  /// experimental delta codec: bytes and time of the second commit.
+  func measureDeltaStore(
+    old: (weights: [Float], m: [Float], v: [Float]),
+    new: (weights: [Float], m: [Float], v: [Float]),
+    into report: inout BenchReport
+  ) throws {
+    func tensors(_ s: (weights: [Float], m: [Float], v: [Float])) throws -> [TensorData] {
+      try [("model", s.weights), ("adam.m", s.m), ("adam.v", s.v)].map {
+        try TensorData(name: $0.0, shape: [$0.1.count], float32: $0.1)
+      }
+    }
+    var figures: [Bool: (bytes: Double, ms: Double)] = [:]
+    for delta in [false, true] {
+      let path = NSTemporaryDirectory() + "ckbench-delta-\(UUID().uuidString)"
+      defer { try? FileManager.default.removeItem(atPath: path) }
+      let store = try Store.create(
+        at: path, configuration: StoreConfiguration(deltaAgainstParent: delta))
+      try store.commit(try tensors(old), to: "main", step: 1)
+      let second = try tensors(new)
+      let start = Timing.now()
+      let commit = try store.commit(second, to: "main", step: 2)
+      figures[delta] = (Double(commit.addedBytes), (Timing.now() - start) * 1000)
+    }
+    let section = "delta against the parent checkpoint (100 steps apart, default level)"
+    report.add(
+      section, "store with deltas: 2nd commit adds", figures[true]!.bytes / 1024, "KiB",
+      baseline: "without deltas", figures[false]!.bytes / 1024)
+    report.add(
+      section, "store with deltas: 2nd commit time", figures[true]!.ms, "ms",
+      baseline: "without deltas", figures[false]!.ms)
+  }
+
   func measure(into report: inout BenchReport) throws {
     let trained = try BenchData.trainedTensors(steps: trainSteps)
     let datasets: [(String, DType, [UInt8])] = [
@@ -82,6 +115,7 @@ struct CodecFigures {
         "\(name) XOR-delta ratio",
         delta.ratio, "x", baseline: "codec alone", plain.ratio)
     }
+    try measureDeltaStore(old: old, new: new, into: &report)
     for level: Int32 in [1, 2, 3, 5, 7, 9] {
       let f = try Self.measure(BenchData.bytes(trained.weights), dtype: .float32, level: level)
       report.add(

@@ -36,6 +36,27 @@ public enum ChunkCodec {
     return encoded
   }
 
+  /// The delta encoding of a chunk against a base of the same length: base id, then the grouped
+  /// zstd frame of the XOR. Nil when the chunk is too short to group.
+  static func encodeDelta(
+    _ payload: UnsafeRawBufferPointer, against base: (id: ObjectID, bytes: [UInt8]), width: Int,
+    level: Int32
+  ) throws -> Encoded? {
+    guard payload.count >= 2 * width else { return nil }
+    var xor = [UInt8].uninitialized(count: payload.count)
+    base.bytes.withUnsafeBytes { b in
+      xor.withUnsafeMutableBytes { x in
+        for i in 0..<payload.count { x[i] = payload[i] ^ b[i] }
+      }
+    }
+    var grouped = [UInt8].uninitialized(count: payload.count)
+    xor.withUnsafeBytes { x in
+      grouped.withUnsafeMutableBytes { ByteGrouping.group(x, into: $0, width: width) }
+    }
+    let frame = try grouped.withUnsafeBytes { try Zstd.compress($0, level: level) }
+    return Encoded(codec: .deltaGroupedZstd, parameter: UInt8(width), bytes: base.id.bytes + frame)
+  }
+
   /// The stored size of a chunk of `dtype` at `level` (payload only, no header): what a commit
   /// would write for it.
   public static func storedSize(_ payload: UnsafeRawBufferPointer, dtype: DType, level: Int32)

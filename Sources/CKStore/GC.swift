@@ -68,6 +68,13 @@ extension Store {
       if isPruned(id) || alsoPruned.contains(id) { continue }
       try markTree(c.tree, into: &live)
     }
+    // A live delta chunk needs its base, whichever commit the base came from. Only stores that
+    // write deltas can hold them (the setting is fixed at creation), so others skip the reads.
+    if configuration.deltaAgainstParent {
+      for id in live {
+        if let base = try? objects.deltaBase(of: id) { live.insert(base) }
+      }
+    }
     return live
   }
 

@@ -26,6 +26,9 @@ enum Codec: UInt8 {
   /// The payload's bytes were regrouped into planes of the element width given in the header's
   /// parameter byte (`ByteGrouping`), then compressed as one zstd frame.
   case groupedZstd = 2
+  /// The payload XOR a base chunk of the same length, regrouped like `groupedZstd` and compressed;
+  /// the stored body starts with the base's 32-byte id. The base is never itself a delta.
+  case deltaGroupedZstd = 3
 }
 
 /// The 16-byte header that starts every object file.
@@ -67,7 +70,8 @@ struct ObjectHeader {
       throw StoreError(.corruptObject, "object \(object): unknown codec")
     }
     let parameter = try r.u8()
-    if codec == .groupedZstd ? parameter < 2 : parameter != 0 {
+    let grouped = codec == .groupedZstd || codec == .deltaGroupedZstd
+    if grouped ? parameter < 2 : parameter != 0 {
       throw StoreError(
         .corruptObject,
         "object \(object): header byte 7 is \(parameter); it is the element width for the grouped "

@@ -33,9 +33,12 @@ final class ObjectStore: @unchecked Sendable {
   /// Stores `payload` as an object of `kind` unless an object with its id exists. `id`, when
   /// given, must be the payload's SHA-256 (callers that hashed already pass it to avoid rehashing).
   /// `elementWidth` above 1 regroups the bytes of elements of that width before zstd (floats).
+  ///
+  /// `base` (a non-delta chunk of the same length, with its bytes) lets a float chunk be stored
+  /// as a delta against it when that is smaller.
   func put(
     _ kind: ObjectKind, _ payload: UnsafeRawBufferPointer, id known: ObjectID? = nil,
-    elementWidth: Int = 1
+    elementWidth: Int = 1, base: (id: ObjectID, bytes: [UInt8])? = nil
   ) throws -> PutResult {
     let id = known ?? SHA256.hash(payload)
     let target = path(for: id)
@@ -45,10 +48,17 @@ final class ObjectStore: @unchecked Sendable {
       try FileIO.makeDirectory(fanout)
       markForSync(objectsPath)
     }
-    let encoded =
+    var encoded =
       kind == .chunk
       ? try ChunkCodec.encode(payload, width: elementWidth, level: compressionLevel)
       : ChunkCodec.Encoded(codec: .none, parameter: 0, bytes: [])
+    if let base, kind == .chunk, elementWidth > 1, base.bytes.count == payload.count,
+      let delta = try ChunkCodec.encodeDelta(
+        payload, against: base, width: elementWidth, level: compressionLevel),
+      delta.bytes.count < (encoded.codec == .none ? payload.count : encoded.bytes.count)
+    {
+      encoded = delta
+    }
     let header = ObjectHeader(
       kind: kind, codec: encoded.codec, parameter: encoded.parameter,
       length: UInt64(payload.count)
@@ -116,6 +126,14 @@ final class ObjectStore: @unchecked Sendable {
       declared = file.withUnsafeBytes {
         Zstd.frameContentSize(UnsafeRawBufferPointer(rebasing: $0[ObjectHeader.size...]))
       }
+    case .deltaGroupedZstd:
+      let start = ObjectHeader.size + 32
+      declared =
+        file.count < start
+        ? nil
+        : file.withUnsafeBytes {
+          Zstd.frameContentSize(UnsafeRawBufferPointer(rebasing: $0[start...]))
+        }
     }
     guard declared == header.length else {
       throw StoreError(
@@ -161,6 +179,8 @@ final class ObjectStore: @unchecked Sendable {
         grouped.withUnsafeBytes {
           ByteGrouping.ungroup($0, into: out, width: Int(header.parameter))
         }
+      case .deltaGroupedZstd:
+        try decodeDelta(body, width: Int(header.parameter), into: out, id: id)
       }
     }
     let actual = SHA256.hash(UnsafeRawBufferPointer(out))
@@ -181,6 +201,45 @@ final class ObjectStore: @unchecked Sendable {
     } catch let error as StoreError where error.code == .io && !FileIO.exists(p) {
       throw StoreError(.objectNotFound, "object \(id.hex) is missing")
     }
+  }
+
+  /// Undoes a delta chunk: reads (and verifies) its base, decompresses and ungroups the XOR, and
+  /// applies it to the base.
+  private func decodeDelta(
+    _ body: UnsafeRawBufferPointer, width: Int, into out: UnsafeMutableRawBufferPointer,
+    id: ObjectID
+  ) throws {
+    let base = ObjectID(bytes: Array(body.prefix(32)))
+    guard try deltaBase(of: base) == nil else {
+      throw StoreError(
+        .corruptObject, "object \(id.hex): its delta base \(base.hex) is a delta too")
+    }
+    var baseBytes = [UInt8].uninitialized(count: out.count)
+    do {
+      try baseBytes.withUnsafeMutableBytes { try read(chunk: base, into: $0) }
+    } catch let error as StoreError {
+      throw StoreError(
+        error.code, "object \(id.hex) (delta against \(base.short)): \(error.message)")
+    }
+    var grouped = [UInt8].uninitialized(count: out.count)
+    try grouped.withUnsafeMutableBytes {
+      try Zstd.decompress(UnsafeRawBufferPointer(rebasing: body[32...]), into: $0, object: id.hex)
+    }
+    grouped.withUnsafeBytes { ByteGrouping.ungroup($0, into: out, width: width) }
+    baseBytes.withUnsafeBytes { b in
+      for i in 0..<out.count { out[i] ^= b[i] }
+    }
+  }
+
+  /// The base of a delta chunk, or nil for any other object (reads 48 bytes).
+  func deltaBase(of id: ObjectID) throws -> ObjectID? {
+    let prefix = try FileIO.read(path(for: id), limit: ObjectHeader.size + 32)
+    let header = try ObjectHeader.decode(prefix, object: id.hex)
+    guard header.codec == .deltaGroupedZstd else { return nil }
+    guard prefix.count == ObjectHeader.size + 32 else {
+      throw StoreError(.corruptObject, "object \(id.hex): delta chunk shorter than its base id")
+    }
+    return ObjectID(bytes: Array(prefix[ObjectHeader.size...]))
   }
 
   /// Every object id in the store, with its file size.

@@ -40,7 +40,8 @@ extension Store {
       }
     }
     let parent = try head(of: branch)
-    let (written, chunkBytesAdded) = try writeChunks(tensors)
+    let bases = try deltaBases(parent: parent)
+    let (written, chunkBytesAdded) = try writeChunks(tensors, bases: bases)
     let (rootTree, treeBytesAdded) = try writeTrees(written + reusing)
     try objects.syncPending()
 
@@ -60,8 +61,38 @@ extension Store {
     return commit
   }
 
+  /// The parent's tensor entries by name, when the store writes delta chunks and the parent still
+  /// has its data; empty otherwise.
+  private func deltaBases(parent: ObjectID?) throws -> [String: TensorInfo] {
+    guard configuration.deltaAgainstParent, let parent, !isPruned(parent) else { return [:] }
+    let entries = try tensors(in: commit(parent))
+    return Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0) })
+  }
+
+  /// The base for chunk `index` of a tensor laid out as `info`: the parent's chunk at the same
+  /// place — or that chunk's own base if it is a delta, so that no delta chain is longer than one —
+  /// with its bytes. Nil when there is none or it cannot be read (the chunk is then stored whole).
+  private func deltaBase(for info: TensorInfo, index: Int, parent: TensorInfo?) -> (
+    id: ObjectID, bytes: [UInt8]
+  )? {
+    guard let parent, parent.dtype == info.dtype, parent.shape == info.shape,
+      parent.chunkBytes == info.chunkBytes, index < parent.chunks.count
+    else { return nil }
+    var id = parent.chunks[index]
+    if let keyframe = try? objects.deltaBase(of: id) { id = keyframe }
+    var bytes = [UInt8].uninitialized(count: info.chunkRanges[index].count)
+    do {
+      try bytes.withUnsafeMutableBytes { try objects.read(chunk: id, into: $0) }
+    } catch {
+      return nil
+    }
+    return (id, bytes)
+  }
+
   /// Hashes, compresses and writes every chunk, on all cores.
-  private func writeChunks(_ tensors: [TensorData]) throws -> ([TensorInfo], Int) {
+  private func writeChunks(_ tensors: [TensorData], bases: [String: TensorInfo]) throws -> (
+    [TensorInfo], Int
+  ) {
     struct Job {
       let tensor: Int
       let range: Range<Int>
@@ -83,10 +114,17 @@ extension Store {
     let results = try parallelMap(jobs.count, width: Self.writeWidth) {
       j -> ObjectStore.PutResult in
       let job = jobs[j]
+      let info = infos[job.tensor]
+      let width = ChunkCodec.groupingWidth(info.dtype)
+      let base =
+        width > 1
+        ? deltaBase(
+          for: info, index: (job.range.lowerBound / max(1, info.chunkBytes)),
+          parent: bases[info.name]) : nil
       return try tensors[job.tensor].bytes.withUnsafeBytes { raw in
         try objects.put(
-          .chunk, UnsafeRawBufferPointer(rebasing: raw[job.range]),
-          elementWidth: ChunkCodec.groupingWidth(tensors[job.tensor].dtype))
+          .chunk, UnsafeRawBufferPointer(rebasing: raw[job.range]), elementWidth: width,
+          base: base)
       }
     }
     for i in infos.indices {

@@ -16,15 +16,30 @@ public struct StoreConfiguration: Codable, Equatable, Sendable {
   public var chunkSize: Int
   /// zstd level for chunk objects (1...19).
   public var compressionLevel: Int
+  /// Experimental: store float chunks as XOR deltas against the parent commit's chunk when that
+  /// is smaller (docs/FORMAT.md, "Delta chunks"). Off by default: it costs a read of the parent
+  /// chunk per chunk committed and per chunk restored.
+  public var deltaAgainstParent: Bool
 
-  /// A configuration with the given chunk size and compression level.
+  /// A configuration with the given chunk size, compression level and delta setting.
   public init(
     chunkSize: Int = StoreConfiguration.defaultChunkSize,
-    compressionLevel: Int = StoreConfiguration.defaultCompressionLevel
+    compressionLevel: Int = StoreConfiguration.defaultCompressionLevel,
+    deltaAgainstParent: Bool = false
   ) {
     self.formatVersion = Self.currentFormatVersion
     self.chunkSize = chunkSize
     self.compressionLevel = compressionLevel
+    self.deltaAgainstParent = deltaAgainstParent
+  }
+
+  /// Reads a config; `deltaAgainstParent` may be absent (stores made before it existed).
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    formatVersion = try c.decode(Int.self, forKey: .formatVersion)
+    chunkSize = try c.decode(Int.self, forKey: .chunkSize)
+    compressionLevel = try c.decode(Int.self, forKey: .compressionLevel)
+    deltaAgainstParent = try c.decodeIfPresent(Bool.self, forKey: .deltaAgainstParent) ?? false
   }
 
   func validate(path: String) throws {

@@ -14,6 +14,8 @@ extension Ckstore {
     var chunkSize = StoreConfiguration.defaultChunkSize
     @Option(help: "zstd compression level (1-19).")
     var level = StoreConfiguration.defaultCompressionLevel
+    @Flag(help: "Experimental: store float chunks as deltas against the parent commit's.")
+    var delta = false
     @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
@@ -23,7 +25,8 @@ extension Ckstore {
           ?? ".ckstore"
         try Store.create(
           at: target,
-          configuration: StoreConfiguration(chunkSize: chunkSize, compressionLevel: level))
+          configuration: StoreConfiguration(
+            chunkSize: chunkSize, compressionLevel: level, deltaAgainstParent: delta))
         print("Initialized empty ckstore store in \(target)")
       }
     }

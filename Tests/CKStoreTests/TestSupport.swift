@@ -11,6 +11,11 @@ final class TempStore {
     store = try Store.create(at: path, configuration: StoreConfiguration(chunkSize: chunkSize))
   }
 
+  init(configuration: StoreConfiguration) throws {
+    path = NSTemporaryDirectory() + "ckstore-test-" + UUID().uuidString
+    store = try Store.create(at: path, configuration: configuration)
+  }
+
   deinit { try? FileManager.default.removeItem(atPath: path) }
 
   /// Paths of every object file.
