@@ -55,6 +55,9 @@ struct CommitFigures {
       }
     }
     let hash = try onAllCores { _ = SHA256.hash($0) }
+    let zstd = try onAllCores {
+      _ = try Zstd.compress($0, level: Int32(StoreConfiguration.defaultCompressionLevel))
+    }
     let codec = try onAllCores {
       _ = try ChunkCodec.storedSize(
         $0, dtype: .float32, level: Int32(StoreConfiguration.defaultCompressionLevel))
@@ -82,6 +85,7 @@ struct CommitFigures {
     let cold = Timing.medianOf(coldTimes)
     let mbps = { (seconds: Double) in total / seconds / 1e6 }
     report.add(section, "SHA-256 alone, all cores", mbps(hash), "MB/s")
+    report.add(section, "plain zstd alone, all cores", mbps(zstd), "MB/s")
     report.add(section, "chunk codec alone, all cores", mbps(codec), "MB/s")
     report.add(section, "hash + codec alone, all cores", mbps(both), "MB/s")
     report.add(section, "one file write + fsync", mbps(write), "MB/s")
