@@ -182,14 +182,14 @@ import Testing
     #expect(differences(straight, stoppedState).count > 4)
   }
 
-  /// `ckstore train --freeze-base true`: 10 saves store the frozen base once, and
+  /// `ckstore train --freeze-base`: 10 saves store the frozen base once, and
   /// `ckstore stats --json` shows it.
   @Test func trainWithAFrozenBaseStoresItOnce() throws {
     let dir = try TempDir()
     try CLI.ok(["init", dir.path("s")])
     try CLI.ok([
       "train", "--steps", "200", "--save-every", "20", "--keep-last", "10", "--freeze-base",
-      "true", "--seed", "4", "--store", dir.path("s"),
+      "--seed", "4", "--store", dir.path("s"),
     ])
     let store = try Store.open(at: dir.path("s"))
     let commits = try store.history(from: try store.resolve("main").id)

@@ -24,7 +24,7 @@ extension Ckstore {
     @Option(help: "Train until this step.") var steps: Int64 = 1000
     @Option(help: "Commit a checkpoint every K steps.") var saveEvery: Int64 = 100
     @Option(help: "Keep the data of the newest M checkpoints.") var keepLast = 5
-    @Option(help: "Freeze the base (only the head trains).") var freezeBase = false
+    @Flag(help: "Freeze the base (only the head trains).") var freezeBase = false
     @Option(help: "Seed for initialisation, split and shuffling.") var seed: UInt64 = 0
     @Option(help: "Examples per batch.") var batchSize = 32
     @Option(help: "Adam learning rate.") var lr: Float = 1e-3
