@@ -8,9 +8,9 @@ extension Ckstore {
     static let configuration = CommandConfiguration(
       abstract: "Compare two checkpoints tensor by tensor.",
       discussion: """
-        For each changed tensor of unchanged dtype and shape: l2 = ‖B−A‖, rel = ‖B−A‖/‖A‖,
-        max = max|B−A|, and the fraction of elements that changed. Unchanged tensors and subtrees
-        are recognised by id without reading their data. Exit status: 0 when identical, 1 when
+        For each changed tensor of unchanged dtype and shape: l2 = ‖B−A‖, rel = ‖B−A‖/‖A‖, \
+        max = max|B−A|, and the fraction of elements that changed. Unchanged tensors and subtrees \
+        are recognised by id without reading their data. Exit status: 0 when identical, 1 when \
         different, 2 on error.
         """)
 

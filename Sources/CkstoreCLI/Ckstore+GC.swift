@@ -9,9 +9,9 @@ extension Ckstore {
       commandName: "gc",
       abstract: "Apply retention and delete objects no kept commit uses.",
       discussion: """
-        --keep-last N keeps the newest N commits of every branch, --keep-every K also keeps
-        commits whose step is a multiple of K; branch heads and tags always keep their data.
-        Dropped commits stay in `log`, marked [pruned]. Also removes temporary files and locks
+        --keep-last N keeps the newest N commits of every branch, --keep-every K also keeps \
+        commits whose step is a multiple of K; branch heads and tags always keep their data. \
+        Dropped commits stay in `log`, marked [pruned]. Also removes temporary files and locks \
         left by dead processes. Safe while another process commits.
         """)
 

@@ -8,7 +8,7 @@ extension Ckstore {
     static let configuration = CommandConfiguration(
       abstract: "List commits, newest first, following first parents.",
       discussion: """
-        Each commit shows its id, step, time, metrics, logical size and the bytes it added to the
+        Each commit shows its id, step, time, metrics, logical size and the bytes it added to the \
         store. Commits whose data retention freed are marked [pruned].
         """)
 

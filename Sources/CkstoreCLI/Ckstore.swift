@@ -8,7 +8,7 @@ struct Ckstore: ParsableCommand {
     commandName: "ckstore",
     abstract: "A content-addressed, git-like store for training checkpoints.",
     discussion: """
-      Revisions: a branch, a tag, a full or abbreviated commit id, step-N (on the current
+      Revisions: a branch, a tag, a full or abbreviated commit id, step-N (on the current \
       branch), BRANCH:step-N, and REV~N (N first parents back).
       """,
     version: "0.1.0",

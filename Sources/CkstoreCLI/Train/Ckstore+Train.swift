@@ -10,10 +10,10 @@ extension Ckstore {
     static let configuration = CommandConfiguration(
       abstract: "Train a small model on the engine, committing checkpoints as it goes.",
       discussion: """
-        Commits a checkpoint (model, Adam state, random generator, data position, step) every
-        --save-every steps with loss, accuracy and lr as metrics, keeping the data of the last
-        --keep-last. Re-running resumes from the branch's latest checkpoint and trains until
-        --steps in total. SIGINT/SIGTERM save a final checkpoint and exit with status 0.
+        Commits a checkpoint (model, Adam state, random generator, data position, step) every \
+        --save-every steps with loss, accuracy and lr as metrics, keeping the data of the last \
+        --keep-last. Re-running resumes from the branch's latest checkpoint and trains until \
+        --steps in total. SIGINT/SIGTERM save a final checkpoint and exit with status 0. \
         Creates the store if there is none.
         """)
 
