@@ -29,13 +29,16 @@ public final class BranchWriter: @unchecked Sendable {
   /// `Store.tensors(in:)`): they are not hashed or compressed again, so a commit costs time in
   /// proportion to the bytes that changed. Throws `objectNotFound` if gc freed a reused chunk.
   @discardableResult
+  ///
+  /// `progress`, if given, is called from worker threads with (chunks done, chunks in all).
   public func commit(
     _ tensors: [TensorData], reusing: [TensorInfo] = [], step: Int64, message: String = "",
-    metrics: [String: Double] = [:], metadata: [String: String] = [:]
+    metrics: [String: Double] = [:], metadata: [String: String] = [:],
+    progress: (@Sendable (Int, Int) -> Void)? = nil
   ) throws -> Commit {
     try store.writeCommit(
       tensors, reusing: reusing, branch: branch, step: step, message: message, metrics: metrics,
-      metadata: metadata)
+      metadata: metadata, progress: progress)
   }
 
   /// Releases the branch early (it is released on deinit otherwise).
@@ -52,11 +55,13 @@ extension Store {
   @discardableResult
   public func commit(
     _ tensors: [TensorData], to branch: String, step: Int64, message: String = "",
-    metrics: [String: Double] = [:], metadata: [String: String] = [:]
+    metrics: [String: Double] = [:], metadata: [String: String] = [:],
+    progress: (@Sendable (Int, Int) -> Void)? = nil
   ) throws -> Commit {
     let writer = try self.writer(branch: branch)
     defer { writer.close() }
     return try writer.commit(
-      tensors, step: step, message: message, metrics: metrics, metadata: metadata)
+      tensors, step: step, message: message, metrics: metrics, metadata: metadata,
+      progress: progress)
   }
 }

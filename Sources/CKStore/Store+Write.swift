@@ -12,7 +12,8 @@ extension Store {
   /// commit as they are: neither hashed nor compressed again. Their chunks must still exist.
   func writeCommit(
     _ tensors: [TensorData], reusing: [TensorInfo] = [], branch: String, step: Int64,
-    message: String, metrics: [String: Double], metadata: [String: String]
+    message: String, metrics: [String: Double], metadata: [String: String],
+    progress: (@Sendable (Int, Int) -> Void)? = nil
   ) throws -> Commit {
     var seen = Set<String>()
     for name in tensors.map(\.name) + reusing.map(\.name) where !seen.insert(name).inserted {
@@ -41,7 +42,7 @@ extension Store {
     }
     let parent = try head(of: branch)
     let bases = try deltaBases(parent: parent)
-    let (written, chunkBytesAdded) = try writeChunks(tensors, bases: bases)
+    let (written, chunkBytesAdded) = try writeChunks(tensors, bases: bases, progress: progress)
     let (rootTree, treeBytesAdded) = try writeTrees(written + reusing)
     try objects.syncPending()
 
@@ -90,9 +91,10 @@ extension Store {
   }
 
   /// Hashes, compresses and writes every chunk, on all cores.
-  private func writeChunks(_ tensors: [TensorData], bases: [String: TensorInfo]) throws -> (
-    [TensorInfo], Int
-  ) {
+  private func writeChunks(
+    _ tensors: [TensorData], bases: [String: TensorInfo],
+    progress: (@Sendable (Int, Int) -> Void)?
+  ) throws -> ([TensorInfo], Int) {
     struct Job {
       let tensor: Int
       let range: Range<Int>
@@ -111,6 +113,7 @@ extension Store {
       for range in info.chunkRanges { jobs.append(Job(tensor: i, range: range)) }
       infos.append(info)
     }
+    let counter = Counter()
     let results = try parallelMap(jobs.count, width: Self.writeWidth) {
       j -> ObjectStore.PutResult in
       let job = jobs[j]
@@ -121,11 +124,13 @@ extension Store {
         ? deltaBase(
           for: info, index: (job.range.lowerBound / max(1, info.chunkBytes)),
           parent: bases[info.name]) : nil
-      return try tensors[job.tensor].bytes.withUnsafeBytes { raw in
+      let result = try tensors[job.tensor].bytes.withUnsafeBytes { raw in
         try objects.put(
           .chunk, UnsafeRawBufferPointer(rebasing: raw[job.range]), elementWidth: width,
           base: base)
       }
+      if let progress { progress(counter.increment(), jobs.count) }
+      return result
     }
     for i in infos.indices {
       let count = infos[i].chunkRanges.count
@@ -223,5 +228,18 @@ private final class ParallelResults<T>: @unchecked Sendable {
   func run(_ i: Int) {
     let r = Result { try body!(i) }
     lock.withLock { results[i] = r }
+  }
+}
+
+/// A thread-safe counter for progress reports.
+final class Counter: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = 0
+
+  /// Adds one and returns the new value.
+  func increment() -> Int {
+    lock.withLock {
+      value += 1; return value
+    }
   }
 }

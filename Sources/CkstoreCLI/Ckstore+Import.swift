@@ -21,9 +21,10 @@ extension Ckstore {
         let store = try storeOptions.open()
         let (tensors, metadata) = try Safetensors.read(path: file)
         let target = try branch ?? store.currentBranch()
+        let progress = Progress("committing")
         let commit = try store.commit(
           tensors, to: target, step: step, message: message ?? "import \(file)",
-          metadata: metadata)
+          metadata: metadata, progress: { done, total in progress.update(done, total) })
         if output.json {
           try printJSON(CommitJSON(commit, pruned: false, refs: [target]))
         } else {

@@ -50,16 +50,20 @@ enum Format {
   }
 }
 
-/// Progress on a terminal (stderr), silent otherwise.
-final class Progress {
+/// Progress on a terminal (stderr), silent otherwise; safe to update from worker threads.
+final class Progress: @unchecked Sendable {
   private let label: String
   private let enabled = isatty(2) != 0
+  private let lock = NSLock()
   private var last = Date.distantPast
 
   init(_ label: String) { self.label = label }
 
   func update(_ done: Int, _ total: Int) {
-    guard enabled, Date().timeIntervalSince(last) > 0.1 || done == total else { return }
+    guard enabled else { return }
+    lock.lock()
+    defer { lock.unlock() }
+    guard Date().timeIntervalSince(last) > 0.1 || done == total else { return }
     last = Date()
     let width = 30
     let filled = total == 0 ? width : width * done / total
