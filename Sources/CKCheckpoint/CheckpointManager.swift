@@ -41,11 +41,16 @@ public final class CheckpointManager: @unchecked Sendable {
   private var backgroundResult: Result<SavedCheckpoint, Error>?
 
   /// A manager for `checkpoint` on `branch` of `store`; takes the branch's writer lock.
+  ///
+  /// Throws `CheckpointError.invalidValue` if `maxToKeep` is below 1, `StoreError.locked` if the
+  /// branch already has a writer.
   public init(
     _ checkpoint: Checkpoint, store: Store, branch: String = "main", maxToKeep: Int? = 5,
     keepEvery: Int64? = nil, saveInterval: Int64 = 1
   ) throws {
-    precondition(maxToKeep.map { $0 >= 1 } ?? true, "maxToKeep must be at least 1")
+    if let maxToKeep, maxToKeep < 1 {
+      throw CheckpointError(.invalidValue, "maxToKeep must be at least 1, not \(maxToKeep)")
+    }
     self.checkpoint = checkpoint
     self.store = store
     self.branch = branch

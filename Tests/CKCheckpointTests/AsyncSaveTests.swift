@@ -89,3 +89,19 @@ import Testing
     #expect(throws: StoreError.self) { try f.manager.save() }
   }
 }
+
+/// Arguments a manager refuses with a typed error.
+@Suite struct ManagerArgumentTests {
+  @Test func maxToKeepBelowOneIsRefused() throws {
+    let path = NSTemporaryDirectory() + "ckstore-args-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let store = try Store.create(at: path)
+    let error = #expect(throws: CheckpointError.self) {
+      try CheckpointManager(Checkpoint(), store: store, maxToKeep: 0)
+    }
+    #expect(error?.code == .invalidValue)
+    #expect(error?.message.contains("maxToKeep") == true)
+    // The refused manager took no lock: a valid one can be made at once.
+    #expect(throws: Never.self) { try CheckpointManager(Checkpoint(), store: store, maxToKeep: 1) }
+  }
+}
