@@ -40,9 +40,11 @@ let package = Package(
         "CKStore", "CKEngine", "CKCheckpoint",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
+    // What several test targets share (finding the built binary).
+    .target(name: "CKTestSupport", path: "Tests/CKTestSupport"),
     .testTarget(name: "CKStoreTests", dependencies: ["CKStore"]),
     .testTarget(name: "CKEngineTests", dependencies: ["CKEngine"]),
-    .testTarget(name: "CkstoreCLITests", dependencies: ["CKStore"]),
-    .testTarget(name: "CKCheckpointTests", dependencies: ["CKCheckpoint", "CKStore", "CKEngine"]),
+    .testTarget(name: "CkstoreCLITests", dependencies: ["CKStore", "CKTestSupport"]),
+    .testTarget(name: "CKCheckpointTests", dependencies: ["CKCheckpoint", "CKStore", "CKEngine", "CKTestSupport"]),
   ]
 )

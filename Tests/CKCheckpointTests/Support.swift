@@ -1,6 +1,7 @@
 import CKCheckpoint
 import CKEngine
 import CKStore
+import CKTestSupport
 import Foundation
 import Testing
 
@@ -39,23 +40,14 @@ enum CLI {
     let stderr: String
   }
 
-  static var binary: URL {
-    let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for dir in [bundleDir, bundleDir.deletingLastPathComponent()] {
-      let candidate = dir.appendingPathComponent("ckstore")
-      if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-    }
-    return bundleDir.appendingPathComponent("ckstore")
-  }
+  static var binary: URL { CkstoreBinary.url }
 
   /// Starts `ckstore ARGS` with stdout and stderr going to files (so nothing blocks on a pipe).
   static func start(_ arguments: [String], output: URL) throws -> Process {
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "CKSTORE_DIR")
-    process.environment = env
+    process.environment = CkstoreBinary.environment()
     _ = FileManager.default.createFile(atPath: output.path + ".out", contents: nil)
     _ = FileManager.default.createFile(atPath: output.path + ".err", contents: nil)
     process.standardOutput = try FileHandle(

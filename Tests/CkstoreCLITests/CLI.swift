@@ -1,3 +1,4 @@
+import CKTestSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -12,14 +13,7 @@ enum CLI {
     let stderr: String
   }
 
-  static var binary: URL {
-    let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for dir in [bundleDir, bundleDir.deletingLastPathComponent()] {
-      let candidate = dir.appendingPathComponent("ckstore")
-      if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-    }
-    return bundleDir.appendingPathComponent("ckstore")
-  }
+  static var binary: URL { CkstoreBinary.url }
 
   static func run(
     _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil
@@ -27,12 +21,7 @@ enum CLI {
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "CKSTORE_DIR")
-    // A crash should fail the test quickly, not spend seconds symbolicating a backtrace.
-    env["SWIFT_BACKTRACE"] = "enable=no"
-    for (k, v) in environment { env[k] = v }
-    process.environment = env
+    process.environment = CkstoreBinary.environment(adding: environment)
     if let directory { process.currentDirectoryURL = directory }
     let out = Pipe()
     let err = Pipe()

@@ -1,4 +1,5 @@
 import CKStore
+import CKTestSupport
 import Foundation
 import Testing
 
@@ -26,9 +27,7 @@ import Testing
     let p = Process()
     p.executableURL = CLI.binary
     p.arguments = args
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "CKSTORE_DIR")
-    p.environment = env
+    p.environment = CkstoreBinary.environment()
     p.standardOutput = FileHandle.nullDevice
     p.standardError = FileHandle.nullDevice
     try p.run()
@@ -168,12 +167,9 @@ import Testing
     let child = Process()
     child.executableURL = URL(fileURLWithPath: "/bin/sh")
     child.arguments = ["-c", script]
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "CKSTORE_DIR")
-    env["CK"] = CLI.binary.path
-    env["DIR"] = box.dir.path
-    env["STORE"] = box.store
-    child.environment = env
+    child.environment = CkstoreBinary.environment(adding: [
+      "CK": CLI.binary.path, "DIR": box.dir.path, "STORE": box.store,
+    ])
     let childErr = Pipe()
     child.standardError = childErr
     let start = Date()
