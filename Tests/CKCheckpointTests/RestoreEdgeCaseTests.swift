@@ -7,17 +7,9 @@ import Testing
 @Suite struct RestoreEdgeCaseTests {
   let saved: [TensorData]
 
-  init() throws {
-    let run = try DigitsRun(seed: 1)
-    try run.train(3)
-    saved = try run.checkpoint.tensors()
-  }
+  init() throws { saved = try DigitsRun.savedAfterThreeSteps() }
 
-  func target() throws -> DigitsRun {
-    let run = try DigitsRun(seed: 2)
-    try run.train(1)
-    return run
-  }
+  func target() throws -> DigitsRun { try DigitsRun.restoreTarget() }
 
   /// A saved Adam slot that is missing while its parameter has the other slots: strict restore
   /// must name it as missing (the optimizer would otherwise silently restart `m` from zero).

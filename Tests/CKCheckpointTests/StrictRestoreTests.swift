@@ -10,19 +10,10 @@ import Testing
   /// A checkpoint saved after 3 steps (seed 1).
   let saved: [TensorData]
 
-  init() throws {
-    let run = try DigitsRun(seed: 1)
-    try run.train(3)
-    saved = try run.checkpoint.tensors()
-  }
+  init() throws { saved = try DigitsRun.savedAfterThreeSteps() }
 
-  /// A run that differs from `saved` in every tensor (another seed, one step, so its optimizer
-  /// has state), ready to be restored into.
-  func target() throws -> DigitsRun {
-    let run = try DigitsRun(seed: 2)
-    try run.train(1)
-    return run
-  }
+  /// A run that differs from `saved` in every tensor, ready to be restored into.
+  func target() throws -> DigitsRun { try DigitsRun.restoreTarget() }
 
   /// `saved` with `name` removed.
   func without(_ names: String..., from tensors: [TensorData]? = nil) -> [TensorData] {

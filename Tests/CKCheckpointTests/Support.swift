@@ -178,3 +178,21 @@ final class DigitsRun {
   /// Everything the checkpoint would save now, by name.
   func state() throws -> [String: TensorData] { byName(try checkpoint.tensors()) }
 }
+
+extension DigitsRun {
+  /// The tensors of a checkpoint saved after 3 training steps (seed 1): what the restore tests
+  /// restore, alter and drop from.
+  static func savedAfterThreeSteps() throws -> [TensorData] {
+    let run = try DigitsRun(seed: 1)
+    try run.train(3)
+    return try run.checkpoint.tensors()
+  }
+
+  /// A run that differs from `savedAfterThreeSteps()` in every tensor (another seed, one step, so
+  /// its optimizer has state), ready to be restored into.
+  static func restoreTarget() throws -> DigitsRun {
+    let run = try DigitsRun(seed: 2)
+    try run.train(1)
+    return run
+  }
+}

@@ -109,26 +109,19 @@ func _pow(_ x: Double, _ n: Int64) -> Double {
   return result
 }
 
-/// Adam (Kingma & Ba) with bias correction; `weightDecay` is an L2 penalty added to gradients.
-///
-/// m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g², p ← p − lr·m̂/(√v̂ + ε) with m̂ = m/(1−β1ᵗ),
-/// v̂ = v/(1−β2ᵗ), t counted per parameter. State: `<param>/adam.m`, `<param>/adam.v` (tensors),
-/// `<param>/adam.step` and `step` (counters).
-public final class Adam: Optimizer {
+/// What `Adam` and `AdamW` share: the update and state handling of `_AdamCore` behind the
+/// `Optimizer` protocol. Not used directly; the two subclasses differ only in how weight decay is
+/// applied and in their defaults.
+public class _AdamOptimizer: Optimizer {
   var core: _AdamCore
   /// The learning rate as a function of `step`.
   public var schedule: LearningRateSchedule
   /// The number of updates applied so far.
   public var step: Int { core.step }
 
-  /// An Adam optimizer.
-  public init(
-    learningRate: LearningRateSchedule, beta1: Float = 0.9, beta2: Float = 0.999,
-    epsilon: Float = 1e-7, weightDecay: Float = 0
-  ) {
-    schedule = learningRate
-    core = _AdamCore(
-      beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, decoupled: false)
+  init(schedule: LearningRateSchedule, core: _AdamCore) {
+    self.schedule = schedule
+    self.core = core
   }
 
   /// Applies one update; see `Optimizer.update`.
@@ -150,40 +143,35 @@ public final class Adam: Optimizer {
   }
 }
 
+/// Adam (Kingma & Ba) with bias correction; `weightDecay` is an L2 penalty added to gradients.
+///
+/// m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g², p ← p − lr·m̂/(√v̂ + ε) with m̂ = m/(1−β1ᵗ),
+/// v̂ = v/(1−β2ᵗ), t counted per parameter. State: `<param>/adam.m`, `<param>/adam.v` (tensors),
+/// `<param>/adam.step` and `step` (counters).
+public final class Adam: _AdamOptimizer {
+  /// An Adam optimizer.
+  public init(
+    learningRate: LearningRateSchedule, beta1: Float = 0.9, beta2: Float = 0.999,
+    epsilon: Float = 1e-7, weightDecay: Float = 0
+  ) {
+    super.init(
+      schedule: learningRate,
+      core: _AdamCore(
+        beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, decoupled: false))
+  }
+}
+
 /// AdamW (Loshchilov & Hutter): Adam with decoupled weight decay, p ← p − lr·wd·p before the
 /// Adam step. Same state names as `Adam`.
-public final class AdamW: Optimizer {
-  var core: _AdamCore
-  /// The learning rate as a function of `step`.
-  public var schedule: LearningRateSchedule
-  /// The number of updates applied so far.
-  public var step: Int { core.step }
-
+public final class AdamW: _AdamOptimizer {
   /// An AdamW optimizer.
   public init(
     learningRate: LearningRateSchedule, beta1: Float = 0.9, beta2: Float = 0.999,
     epsilon: Float = 1e-8, weightDecay: Float = 0.01
   ) {
-    schedule = learningRate
-    core = _AdamCore(
-      beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, decoupled: true)
-  }
-
-  /// Applies one update; see `Optimizer.update`.
-  public func update(
-    _ parameters: [(name: String, parameter: Parameter)], gradients: [String: Tensor]
-  ) throws {
-    try core.update(parameters, gradients, lr: schedule(step: core.step))
-  }
-
-  /// `adam.m`, `adam.v` and the counter `adam.step`.
-  public var stateSlots: (tensors: [String], counters: [String]) { _AdamCore.slots }
-  /// `<param>/adam.m` and `<param>/adam.v` for every parameter updated so far.
-  public func stateTensors() -> [(name: String, tensor: Tensor)] { core.stateTensors() }
-  /// `step` and `<param>/adam.step`.
-  public func stateCounters() -> [(name: String, value: Int64)] { core.stateCounters() }
-  /// Replaces the state; see `Optimizer.loadState`.
-  public func loadState(tensors: [String: Tensor], counters: [String: Int64]) throws {
-    try core.load(tensors, counters)
+    super.init(
+      schedule: learningRate,
+      core: _AdamCore(
+        beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, decoupled: true))
   }
 }
