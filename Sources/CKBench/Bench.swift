@@ -11,5 +11,6 @@ struct Bench: ParsableCommand {
       ChunkSizeBench.self,
       EngineGEMM.self,
       EngineTraining.self,
+      LargeCheckpointBench.self,
     ])
 }

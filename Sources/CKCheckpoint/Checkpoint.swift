@@ -95,7 +95,9 @@ public final class Checkpoint {
   /// What the next commit needs: the tensors to write, the entries of parameters unchanged since
   /// they were last stored, and the version of every model parameter as captured now.
   struct Snapshot {
-    var tensors: [TensorData]
+    /// Tensors borrowed from the engine without a copy (see `Tensor.sharedBytes`): a later
+    /// training step copies what it changes, so the snapshot stays consistent.
+    var tensors: [TensorSource]
     var reused: [TensorInfo]
     var versions: [String: (parameter: ObjectIdentifier, version: UInt64)]
   }
@@ -103,7 +105,7 @@ public final class Checkpoint {
   /// Captures the checkpoint for a commit, skipping parameters whose `version` shows no change
   /// since their entry was stored (parameters mutate only through paths that bump it).
   func snapshot() throws -> Snapshot {
-    var tensors: [TensorData] = []
+    var tensors: [TensorSource] = []
     var reused: [TensorInfo] = []
     var versions: [String: (ObjectIdentifier, UInt64)] = [:]
     for (name, object) in tracked {
@@ -115,11 +117,11 @@ public final class Checkpoint {
         if let known = stored[full], known.parameter == id, known.version == parameter.version {
           reused.append(known.info)
         } else {
-          tensors.append(try TensorBridge.data(full, parameter.value))
+          tensors.append(try TensorBridge.source(full, parameter.value))
         }
       }
     }
-    tensors += try self.tensors(includingModels: false)
+    tensors += try sources(includingModels: false)
     return Snapshot(tensors: tensors, reused: reused, versions: versions)
   }
 
@@ -147,10 +149,13 @@ public final class Checkpoint {
   }
 
   /// The checkpoint as named tensors, ready to commit.
-  public func tensors() throws -> [TensorData] { try tensors(includingModels: true) }
+  public func tensors() throws -> [TensorData] {
+    try sources(includingModels: true).map(TensorData.init(copying:))
+  }
 
-  private func tensors(includingModels: Bool) throws -> [TensorData] {
+  private func sources(includingModels: Bool) throws -> [TensorSource] {
     var out: [TensorData] = [try TensorBridge.data("checkpoint/step", int64: [step], shape: [])]
+    var shared: [TensorSource] = []
     for (name, value) in scalars.sorted(by: { $0.key < $1.key }) {
       out.append(try TensorBridge.data("scalars/" + name, float64: value))
     }
@@ -159,11 +164,11 @@ public final class Checkpoint {
       case .model(let model):
         guard includingModels else { continue }
         for (p, parameter) in model.namedParameters() {
-          out.append(try TensorBridge.data(name + "/" + p, parameter.value))
+          shared.append(try TensorBridge.source(name + "/" + p, parameter.value))
         }
       case .optimizer(let optimizer, _):
         for (s, tensor) in optimizer.stateTensors() {
-          out.append(try TensorBridge.data(name + "/" + s, tensor))
+          shared.append(try TensorBridge.source(name + "/" + s, tensor))
         }
         for (c, value) in optimizer.stateCounters() {
           out.append(try TensorBridge.data(name + "/" + c, int64: [value], shape: []))
@@ -180,6 +185,6 @@ public final class Checkpoint {
             shape: [3]))
       }
     }
-    return out
+    return out.map(TensorSource.init) + shared
   }
 }

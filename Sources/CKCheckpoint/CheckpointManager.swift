@@ -201,9 +201,10 @@ public final class CheckpointManager: @unchecked Sendable {
   /// stored bytes, so the next save can reuse them until they change.
   private func restore(commit: Commit, options: RestoreOptions) throws -> RestoreReport {
     let entries = try store.tensors(in: commit)
+    // One batched read: every chunk of every tensor on all cores at once.
     let report = try checkpoint.restore(
-      from: entries.map {
-        try TensorData(name: $0.name, dtype: $0.dtype, shape: $0.shape, bytes: store.read($0))
+      from: zip(entries, try store.read(entries)).map {
+        try TensorData(name: $0.name, dtype: $0.dtype, shape: $0.shape, bytes: $1)
       }, options: options)
     let restored = Set(report.restored)
     checkpoint.remember(

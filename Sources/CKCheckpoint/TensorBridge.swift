@@ -3,10 +3,12 @@ import CKStore
 
 /// Conversions between engine values and the store's named byte buffers.
 enum TensorBridge {
-  static func data(_ name: String, _ tensor: Tensor) throws -> TensorData {
-    try TensorData(
-      name: name, dtype: .float32, shape: tensor.shape,
-      bytes: tensor.withUnsafeBytes { [UInt8]($0) })
+  /// The tensor's bytes borrowed without a copy; the source keeps the storage alive and the
+  /// tensor's next mutation copies it first.
+  static func source(_ name: String, _ tensor: Tensor) throws -> TensorSource {
+    let (bytes, owner) = tensor.sharedBytes
+    return try TensorSource(
+      name: name, dtype: .float32, shape: tensor.shape, borrowing: bytes, owner: owner)
   }
 
   static func data(_ name: String, int64 values: [Int64], shape: [Int]) throws -> TensorData {

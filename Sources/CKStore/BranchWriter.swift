@@ -28,11 +28,24 @@ public final class BranchWriter: @unchecked Sendable {
   /// `reusing` takes tensors unchanged since an earlier commit as their entries (from
   /// `Store.tensors(in:)`): they are not hashed or compressed again, so a commit costs time in
   /// proportion to the bytes that changed. Throws `objectNotFound` if gc freed a reused chunk.
-  @discardableResult
   ///
   /// `progress`, if given, is called from worker threads with (chunks done, chunks in all).
+  @discardableResult
   public func commit(
     _ tensors: [TensorData], reusing: [TensorInfo] = [], step: Int64, message: String = "",
+    metrics: [String: Double] = [:], metadata: [String: String] = [:],
+    progress: (@Sendable (Int, Int) -> Void)? = nil
+  ) throws -> Commit {
+    try commit(
+      tensors.map(TensorSource.init), reusing: reusing, step: step, message: message,
+      metrics: metrics, metadata: metadata, progress: progress)
+  }
+
+  /// Commits tensors read in place (borrowed memory, file regions, owned arrays; see
+  /// `TensorSource`), holding at most `Store.writeWidth` chunks in memory at once.
+  @discardableResult @_disfavoredOverload
+  public func commit(
+    _ tensors: [TensorSource], reusing: [TensorInfo] = [], step: Int64, message: String = "",
     metrics: [String: Double] = [:], metadata: [String: String] = [:],
     progress: (@Sendable (Int, Int) -> Void)? = nil
   ) throws -> Commit {
@@ -55,6 +68,19 @@ extension Store {
   @discardableResult
   public func commit(
     _ tensors: [TensorData], to branch: String, step: Int64, message: String = "",
+    metrics: [String: Double] = [:], metadata: [String: String] = [:],
+    progress: (@Sendable (Int, Int) -> Void)? = nil
+  ) throws -> Commit {
+    try commit(
+      tensors.map(TensorSource.init), to: branch, step: step, message: message, metrics: metrics,
+      metadata: metadata, progress: progress)
+  }
+
+  /// Commits tensors read in place (see `TensorSource`) to `branch`, taking and releasing its
+  /// writer lock around the commit.
+  @discardableResult @_disfavoredOverload
+  public func commit(
+    _ tensors: [TensorSource], to branch: String, step: Int64, message: String = "",
     metrics: [String: Double] = [:], metadata: [String: String] = [:],
     progress: (@Sendable (Int, Int) -> Void)? = nil
   ) throws -> Commit {

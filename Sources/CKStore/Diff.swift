@@ -102,7 +102,7 @@ extension Store {
       for i in result.tensors.indices {
         let d = result.tensors[i]
         guard d.change == .changed, let old = d.old, let new = d.new, old.dtype == new.dtype,
-          old.shape == new.shape
+          old.shape == new.shape, TensorValues.hasScalarValues(old.dtype)
         else { continue }
         let x = try read(old)
         let y = try read(new)

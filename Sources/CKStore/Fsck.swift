@@ -28,7 +28,7 @@ public struct FsckReport: Equatable, Sendable, Codable {
 extension Store {
   /// Verifies every object reachable from any commit that keeps data: each is read from disk,
   /// decoded and hashed; each problem names the object and the commits and tensors using it.
-  public func fsck(progress: ((Int, Int) -> Void)? = nil) throws -> FsckReport {
+  public func fsck(progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> FsckReport {
     var problems: [FsckProblem] = []
     var users: [ObjectID: (commits: Set<ObjectID>, tensors: Set<String>)] = [:]
     var chunkOrder: [ObjectID] = []
@@ -87,16 +87,9 @@ extension Store {
     }
 
     let chunks = chunkOrder
-    let lock = NSLock()
-    var done = 0
+    let done = Counter()
     let failures = try parallelMap(chunks.count) { i -> String? in
-      defer {
-        let n = lock.withLock { () -> Int in
-          done += 1
-          return done
-        }
-        progress?(n, chunks.count)
-      }
+      defer { progress?(done.increment(), chunks.count) }
       do {
         _ = try objects.get(chunks[i], as: .chunk)
         return nil

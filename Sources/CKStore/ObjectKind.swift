@@ -29,6 +29,12 @@ enum Codec: UInt8 {
   /// The payload XOR a base chunk of the same length, regrouped like `groupedZstd` and compressed;
   /// the stored body starts with the base's 32-byte id. The base is never itself a delta.
   case deltaGroupedZstd = 3
+  /// The payload's bytes split into planes as for `groupedZstd` (width in the parameter byte),
+  /// each plane stored as its own zstd frame or raw, behind a table of (mode, length) records.
+  case planes = 4
+
+  /// Whether the header's parameter byte is an element width (≥ 2) rather than a reserved 0.
+  var hasWidth: Bool { self == .groupedZstd || self == .deltaGroupedZstd || self == .planes }
 }
 
 /// The 16-byte header that starts every object file.
@@ -70,8 +76,7 @@ struct ObjectHeader {
       throw StoreError(.corruptObject, "object \(object): unknown codec")
     }
     let parameter = try r.u8()
-    let grouped = codec == .groupedZstd || codec == .deltaGroupedZstd
-    if grouped ? parameter < 2 : parameter != 0 {
+    if codec.hasWidth ? parameter < 2 : parameter != 0 {
       throw StoreError(
         .corruptObject,
         "object \(object): header byte 7 is \(parameter); it is the element width for the grouped "

@@ -119,21 +119,9 @@ final class ObjectStore: @unchecked Sendable {
   /// Refuses a header length the file does not back before anything is allocated for it: a
   /// damaged length is a `corruptObject`, not a huge allocation.
   private func checkLength(_ header: ObjectHeader, file: [UInt8], id: ObjectID) throws {
-    let declared: UInt64?
-    switch header.codec {
-    case .none: declared = UInt64(file.count - ObjectHeader.size)
-    case .zstd, .groupedZstd:
-      declared = file.withUnsafeBytes {
-        Zstd.frameContentSize(UnsafeRawBufferPointer(rebasing: $0[ObjectHeader.size...]))
-      }
-    case .deltaGroupedZstd:
-      let start = ObjectHeader.size + 32
-      declared =
-        file.count < start
-        ? nil
-        : file.withUnsafeBytes {
-          Zstd.frameContentSize(UnsafeRawBufferPointer(rebasing: $0[start...]))
-        }
+    let declared = file.withUnsafeBytes {
+      ChunkCodec.declaredLength(
+        UnsafeRawBufferPointer(rebasing: $0[ObjectHeader.size...]), header: header)
     }
     guard declared == header.length else {
       throw StoreError(
@@ -153,6 +141,7 @@ final class ObjectStore: @unchecked Sendable {
         "object \(id.hex): expected a chunk of \(output.count) bytes, found a \(header.kind) of \(header.length)"
       )
     }
+    try checkLength(header, file: file, id: id)
     try decodeBody(file, header: header, into: output, id: id)
   }
 
@@ -160,27 +149,20 @@ final class ObjectStore: @unchecked Sendable {
     _ file: [UInt8], header: ObjectHeader, into out: UnsafeMutableRawBufferPointer, id: ObjectID
   ) throws {
     try file.withUnsafeBytes { raw in
-      let body = UnsafeRawBufferPointer(rebasing: raw[ObjectHeader.size...])
-      switch header.codec {
-      case .none:
-        guard body.count == out.count else {
+      try ChunkCodec.decode(
+        UnsafeRawBufferPointer(rebasing: raw[ObjectHeader.size...]), header: header, into: out,
+        object: id.hex
+      ) { base, into in
+        guard try deltaBase(of: base) == nil else {
           throw StoreError(
-            .corruptObject,
-            "object \(id.hex): \(body.count) bytes stored, header says \(out.count)")
+            .corruptObject, "object \(id.hex): its delta base \(base.hex) is a delta too")
         }
-        if body.count > 0 { out.copyMemory(from: body) }
-      case .zstd:
-        try Zstd.decompress(body, into: out, object: id.hex)
-      case .groupedZstd:
-        var grouped = [UInt8].uninitialized(count: out.count)
-        try grouped.withUnsafeMutableBytes {
-          try Zstd.decompress(body, into: $0, object: id.hex)
+        do {
+          try read(chunk: base, into: into)
+        } catch let error as StoreError {
+          throw StoreError(
+            error.code, "object \(id.hex) (delta against \(base.short)): \(error.message)")
         }
-        grouped.withUnsafeBytes {
-          ByteGrouping.ungroup($0, into: out, width: Int(header.parameter))
-        }
-      case .deltaGroupedZstd:
-        try decodeDelta(body, width: Int(header.parameter), into: out, id: id)
       }
     }
     let actual = SHA256.hash(UnsafeRawBufferPointer(out))
@@ -200,34 +182,6 @@ final class ObjectStore: @unchecked Sendable {
       return file
     } catch let error as StoreError where error.code == .io && !FileIO.exists(p) {
       throw StoreError(.objectNotFound, "object \(id.hex) is missing")
-    }
-  }
-
-  /// Undoes a delta chunk: reads (and verifies) its base, decompresses and ungroups the XOR, and
-  /// applies it to the base.
-  private func decodeDelta(
-    _ body: UnsafeRawBufferPointer, width: Int, into out: UnsafeMutableRawBufferPointer,
-    id: ObjectID
-  ) throws {
-    let base = ObjectID(bytes: Array(body.prefix(32)))
-    guard try deltaBase(of: base) == nil else {
-      throw StoreError(
-        .corruptObject, "object \(id.hex): its delta base \(base.hex) is a delta too")
-    }
-    var baseBytes = [UInt8].uninitialized(count: out.count)
-    do {
-      try baseBytes.withUnsafeMutableBytes { try read(chunk: base, into: $0) }
-    } catch let error as StoreError {
-      throw StoreError(
-        error.code, "object \(id.hex) (delta against \(base.short)): \(error.message)")
-    }
-    var grouped = [UInt8].uninitialized(count: out.count)
-    try grouped.withUnsafeMutableBytes {
-      try Zstd.decompress(UnsafeRawBufferPointer(rebasing: body[32...]), into: $0, object: id.hex)
-    }
-    grouped.withUnsafeBytes { ByteGrouping.ungroup($0, into: out, width: width) }
-    baseBytes.withUnsafeBytes { b in
-      for i in 0..<out.count { out[i] ^= b[i] }
     }
   }
 

@@ -42,6 +42,10 @@ extension Store {
     throw StoreError(.invalidArgument, "commit \(commit.id.short) has no tensor named '\(name)'")
   }
 
+  /// Threads that read, decompress and verify chunks: two per core, so that a read waiting for
+  /// the disk overlaps another's decompression. At most this many chunks are in flight.
+  public static let readWidth = 2 * ProcessInfo.processInfo.activeProcessorCount
+
   /// Reads and verifies a tensor's bytes, decompressing its chunks in parallel.
   ///
   /// A damaged chunk throws `corruptObject` naming the object and the tensor.
@@ -49,27 +53,68 @@ extension Store {
     try read([info])[0]
   }
 
-  /// Reads several tensors, decompressing and verifying all their chunks on all cores at once
-  /// (so many small tensors keep both cores busy, not one tensor at a time).
-  public func read(_ infos: [TensorInfo]) throws -> [[UInt8]] {
-    var buffers = infos.map { [UInt8].uninitialized(count: $0.byteCount) }
-    let jobs = infos.indices.flatMap { t in infos[t].chunkRanges.indices.map { (t, $0) } }
-    // The buffers are uniquely referenced and neither resized nor copied until the reads are
-    // done, so their element storage stays where these pointers say.
-    var targets: [UnsafeMutableRawBufferPointer] = []
-    for t in buffers.indices { targets.append(buffers[t].withUnsafeMutableBytes { $0 }) }
-    _ = try parallelMap(jobs.count) { j in
+  /// Reads a tensor's canonical bytes straight into `buffer` (exactly `info.byteCount` bytes),
+  /// decompressing and verifying its chunks on all cores.
+  public func read(_ info: TensorInfo, into buffer: UnsafeMutableRawBufferPointer) throws {
+    try read(into: [(info, buffer)])
+  }
+
+  /// Reads several tensors straight into caller buffers, all their chunks on all cores at once
+  /// (so many small tensors keep every core busy). Each buffer must be exactly its tensor's
+  /// `byteCount` bytes and stay valid until this returns; at most `readWidth` chunks are in
+  /// flight, whatever the tensors' sizes.
+  public func read(into targets: [(info: TensorInfo, buffer: UnsafeMutableRawBufferPointer)])
+    throws
+  {
+    for (info, buffer) in targets where buffer.count != info.byteCount {
+      throw StoreError(
+        .invalidArgument,
+        "tensor '\(info.name)' has \(info.byteCount) bytes; the buffer given holds \(buffer.count)")
+    }
+    let jobs = targets.indices.flatMap { t in targets[t].info.chunkRanges.indices.map { (t, $0) } }
+    let outputs = targets.map { SendableBuffer($0.buffer) }
+    let infos = targets.map(\.info)
+    _ = try parallelMap(jobs.count, width: Self.readWidth) { j in
       let (t, c) = jobs[j]
-      let info = infos[t]
-      do {
-        try objects.read(
-          chunk: info.chunks[c],
-          into: UnsafeMutableRawBufferPointer(rebasing: targets[t][info.chunkRanges[c]]))
-      } catch let error as StoreError {
-        throw StoreError(error.code, "tensor '\(info.name)': \(error.message)")
+      try readChunk(c, of: infos[t], into: outputs[t].slice(infos[t].chunkRanges[c]))
+    }
+  }
+
+  /// Reads chunk `index` of a tensor into `output`, naming the tensor in any error.
+  func readChunk(_ index: Int, of info: TensorInfo, into output: UnsafeMutableRawBufferPointer)
+    throws
+  {
+    chunksInFlight.enter()
+    defer { chunksInFlight.leave() }
+    do {
+      try objects.read(chunk: info.chunks[index], into: output)
+    } catch let error as StoreError {
+      throw StoreError(error.code, "tensor '\(info.name)': \(error.message)")
+    }
+  }
+
+  /// Reads several tensors into arrays of their own, on all cores: single-chunk tensors in one
+  /// batch (each job fills its own array), larger ones each straight into its array.
+  public func read(_ infos: [TensorInfo]) throws -> [[UInt8]] {
+    let small = infos.indices.filter { infos[$0].chunks.count <= 1 }
+    let smallBytes = try parallelMap(small.count, width: Self.readWidth) { k in
+      let info = infos[small[k]]
+      return try [UInt8](unsafeUninitializedCapacity: info.byteCount) { buffer, initialized in
+        if info.byteCount > 0 {
+          try readChunk(0, of: info, into: UnsafeMutableRawBufferPointer(buffer))
+        }
+        initialized = info.byteCount
       }
     }
-    return buffers
+    var out = [[UInt8]](repeating: [], count: infos.count)
+    for (k, i) in small.enumerated() { out[i] = smallBytes[k] }
+    for i in infos.indices where infos[i].chunks.count > 1 {
+      out[i] = try [UInt8](unsafeUninitializedCapacity: infos[i].byteCount) { buffer, initialized in
+        try read(infos[i], into: UnsafeMutableRawBufferPointer(buffer))
+        initialized = infos[i].byteCount
+      }
+    }
+    return out
   }
 
   /// Reads one tensor of a commit without reading the others.
@@ -96,5 +141,16 @@ extension Store {
       next = c.parents.first
     }
     return out
+  }
+}
+
+/// A caller's output buffer, handed to reader threads that each write a disjoint part of it.
+struct SendableBuffer: @unchecked Sendable {
+  let base: UnsafeMutableRawBufferPointer
+
+  init(_ base: UnsafeMutableRawBufferPointer) { self.base = base }
+
+  func slice(_ range: Range<Int>) -> UnsafeMutableRawBufferPointer {
+    UnsafeMutableRawBufferPointer(rebasing: base[range])
   }
 }

@@ -4,14 +4,14 @@ extension Store {
   /// Threads that hash, compress and write chunks: eight per core, so that fsync waits (each
   /// object is fsynced before its rename) overlap with hashing and compression. Measured with
   /// `ckbench store --only commit` (128 MiB): 4 threads 103 MB/s, 8 → 167, 16 → 347 on 2 cores.
-  static let writeWidth = 8 * ProcessInfo.processInfo.activeProcessorCount
+  public static let writeWidth = 8 * ProcessInfo.processInfo.activeProcessorCount
 
   /// The commit pipeline (callers hold the branch's writer lock).
   ///
   /// `reusing` lists tensors already in the store (entries of an earlier commit) that go into this
   /// commit as they are: neither hashed nor compressed again. Their chunks must still exist.
   func writeCommit(
-    _ tensors: [TensorData], reusing: [TensorInfo] = [], branch: String, step: Int64,
+    _ tensors: [TensorSource], reusing: [TensorInfo] = [], branch: String, step: Int64,
     message: String, metrics: [String: Double], metadata: [String: String],
     progress: (@Sendable (Int, Int) -> Void)? = nil
   ) throws -> Commit {
@@ -43,6 +43,11 @@ extension Store {
     let parent = try head(of: branch)
     let bases = try deltaBases(parent: parent)
     let (written, chunkBytesAdded) = try writeChunks(tensors, bases: bases, progress: progress)
+    // A file that changed while it was read may have given bytes of two versions: refuse it
+    // before anything names them.
+    for file in Set(tensors.compactMap { $0.file.map(ObjectIdentifier.init) }) {
+      try tensors.first { $0.file.map(ObjectIdentifier.init) == file }!.file!.checkUnchanged()
+    }
     let (rootTree, treeBytesAdded) = try writeTrees(written + reusing)
     try objects.syncPending()
 
@@ -51,7 +56,7 @@ extension Store {
       time: Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded() / 1000),
       message: message, metrics: metrics, metadata: metadata,
       logicalBytes: Int64(
-        tensors.reduce(0) { $0 + $1.bytes.count } + reusing.reduce(0) { $0 + $1.byteCount }),
+        tensors.reduce(0) { $0 + $1.byteCount } + reusing.reduce(0) { $0 + $1.byteCount }),
       addedBytes: Int64(chunkBytesAdded + treeBytesAdded))
     let stored = try objects.put(.commit, commit.encoded())
     commit.id = stored.id
@@ -90,51 +95,53 @@ extension Store {
     return (id, bytes)
   }
 
-  /// Hashes, compresses and writes every chunk, on all cores.
+  /// Hashes, compresses and writes every chunk, on `writeWidth` threads: each thread holds one
+  /// chunk at a time, so at most `writeWidth` chunks are in flight (`chunksInFlight` counts them).
   private func writeChunks(
-    _ tensors: [TensorData], bases: [String: TensorInfo],
+    _ tensors: [TensorSource], bases: [String: TensorInfo],
     progress: (@Sendable (Int, Int) -> Void)?
   ) throws -> ([TensorInfo], Int) {
     struct Job {
       let tensor: Int
+      let index: Int
       let range: Range<Int>
     }
     var infos: [TensorInfo] = []
     var jobs: [Job] = []
-    var firstJob: [Int] = []
     for (i, t) in tensors.enumerated() {
       let chunkBytes = TensorInfo.chunkBytes(
-        dtype: t.dtype, shape: t.shape, byteCount: t.bytes.count,
-        target: configuration.chunkSize)
+        dtype: t.dtype, shape: t.shape, byteCount: t.byteCount, target: configuration.chunkSize)
       let info = TensorInfo(
-        name: t.name, dtype: t.dtype, shape: t.shape, byteCount: t.bytes.count,
+        name: t.name, dtype: t.dtype, shape: t.shape, byteCount: t.byteCount,
         chunkBytes: chunkBytes, chunks: [])
-      firstJob.append(jobs.count)
-      for range in info.chunkRanges { jobs.append(Job(tensor: i, range: range)) }
+      for (c, range) in info.chunkRanges.enumerated() {
+        jobs.append(Job(tensor: i, index: c, range: range))
+      }
       infos.append(info)
     }
     let counter = Counter()
-    let results = try parallelMap(jobs.count, width: Self.writeWidth) {
+    let layouts = infos
+    let allJobs = jobs
+    let results = try parallelMap(allJobs.count, width: Self.writeWidth) {
       j -> ObjectStore.PutResult in
-      let job = jobs[j]
-      let info = infos[job.tensor]
+      let job = allJobs[j]
+      let info = layouts[job.tensor]
       let width = ChunkCodec.groupingWidth(info.dtype)
+      chunksInFlight.enter()
+      defer { chunksInFlight.leave() }
       let base =
-        width > 1
-        ? deltaBase(
-          for: info, index: (job.range.lowerBound / max(1, info.chunkBytes)),
-          parent: bases[info.name]) : nil
-      let result = try tensors[job.tensor].bytes.withUnsafeBytes { raw in
-        try objects.put(
-          .chunk, UnsafeRawBufferPointer(rebasing: raw[job.range]), elementWidth: width,
-          base: base)
+        width > 1 ? deltaBase(for: info, index: job.index, parent: bases[info.name]) : nil
+      let result = try tensors[job.tensor].withBytes(job.range) {
+        try objects.put(.chunk, $0, elementWidth: width, base: base)
       }
-      if let progress { progress(counter.increment(), jobs.count) }
+      if let progress { progress(counter.increment(), allJobs.count) }
       return result
     }
+    var next = 0
     for i in infos.indices {
       let count = infos[i].chunkRanges.count
-      infos[i].chunks = results[firstJob[i]..<firstJob[i] + count].map(\.id)
+      infos[i].chunks = results[next..<next + count].map(\.id)
+      next += count
     }
     return (infos, results.reduce(0) { $0 + $1.storedBytes })
   }
@@ -171,75 +178,5 @@ extension Store {
       return result.id
     }
     return (try write(root), added)
-  }
-}
-
-/// Runs `body` for 0..<count on `width` threads (default: one per core) and returns the results
-/// in order; rethrows the first error (by index) after every iteration has finished.
-///
-/// A width above the core count suits work that blocks on fsync: while one thread waits for the
-/// disk, another hashes or compresses.
-func parallelMap<T>(_ count: Int, width: Int? = nil, _ body: (Int) throws -> T) throws -> [T] {
-  try withoutActuallyEscaping(body) { body in
-    let box = ParallelResults(count: count, body: body)
-    let threads = min(count, width ?? ProcessInfo.processInfo.activeProcessorCount)
-    if threads <= 1 {
-      for i in 0..<count { box.run(i) }
-    } else {
-      // Plain threads, not concurrentPerform: libdispatch caps that at the core count, and
-      // the point of a wider pool is to overlap fsync waits.
-      let done = DispatchSemaphore(value: 0)
-      for _ in 0..<threads {
-        Thread {
-          while let i = box.claim() { box.run(i) }
-          done.signal()
-        }.start()
-      }
-      for _ in 0..<threads { done.wait() }
-      // Threads may outlive this call by a moment; they must not keep the non-escaping body.
-      box.releaseBody()
-    }
-    return try box.results.map { try $0!.get() }
-  }
-}
-
-/// The shared state of one `parallelMap`: each iteration writes only its own slot.
-private final class ParallelResults<T>: @unchecked Sendable {
-  var results: [Result<T, Error>?]
-  private var body: ((Int) throws -> T)?
-  private let lock = NSLock()
-  private var next = 0
-
-  init(count: Int, body: @escaping (Int) throws -> T) {
-    self.results = Array(repeating: nil, count: count)
-    self.body = body
-  }
-
-  func claim() -> Int? {
-    lock.withLock {
-      guard next < results.count else { return nil }
-      defer { next += 1 }
-      return next
-    }
-  }
-
-  func releaseBody() { lock.withLock { body = nil } }
-
-  func run(_ i: Int) {
-    let r = Result { try body!(i) }
-    lock.withLock { results[i] = r }
-  }
-}
-
-/// A thread-safe counter for progress reports.
-final class Counter: @unchecked Sendable {
-  private let lock = NSLock()
-  private var value = 0
-
-  /// Adds one and returns the new value.
-  func increment() -> Int {
-    lock.withLock {
-      value += 1; return value
-    }
   }
 }

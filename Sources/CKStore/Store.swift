@@ -13,6 +13,8 @@ public final class Store: @unchecked Sendable {
   let objects: ObjectStore
   let refs: RefStore
   let scratch: ScratchSpace
+  /// Chunks being written or read right now, and the most at once (tests check the bound).
+  package let chunksInFlight = InFlightGauge()
   private let cacheLock = NSLock()
   private var treeCache: [ObjectID: Tree] = [:]
 

@@ -29,6 +29,8 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case locked
     /// A safetensors file is malformed.
     case malformedSafetensors
+    /// A file holds a tensor of a dtype the store cannot represent.
+    case unsupportedDtype
     /// A file-system call failed.
     case io
     /// zstd refused to compress or decompress.

@@ -16,11 +16,19 @@ public struct TensorInfo: Equatable, Sendable {
   /// Number of elements.
   public var elementCount: Int { shape.reduce(1, *) }
 
-  /// Bytes of a tensor of `dtype` and `shape`, or nil if a dimension is negative or the product
-  /// overflows (a hostile or damaged shape).
+  /// Bytes of a tensor of `dtype` and `shape`, or nil if a dimension is negative, the product
+  /// overflows (a hostile or damaged shape), or packed sub-byte elements do not fill whole bytes.
   static func byteCount(dtype: DType, shape: [Int]) -> Int? {
-    var total = dtype.size
-    for d in shape {
+    guard let bits = bitCount(dtype: dtype, dimensions: shape[...]), bits % 8 == 0 else {
+      return nil
+    }
+    return bits / 8
+  }
+
+  /// Bits of `dimensions`' elements of `dtype`, or nil on a negative dimension or overflow.
+  private static func bitCount(dtype: DType, dimensions: ArraySlice<Int>) -> Int? {
+    var total = dtype.bitWidth
+    for d in dimensions {
       guard d >= 0 else { return nil }
       let (product, overflow) = total.multipliedReportingOverflow(by: d)
       if overflow { return nil }
@@ -57,7 +65,10 @@ public struct TensorInfo: Equatable, Sendable {
   /// larger than `target` is cut at element boundaries instead.
   static func chunkBytes(dtype: DType, shape: [Int], byteCount: Int, target: Int) -> Int {
     if byteCount == 0 { return 0 }
-    let rowBytes = shape.count <= 1 ? dtype.size : shape.dropFirst().reduce(1, *) * dtype.size
+    let rowBits =
+      shape.count <= 1 ? dtype.bitWidth : bitCount(dtype: dtype, dimensions: shape.dropFirst())!
+    // Packed sub-byte rows that end inside a byte are cut at byte boundaries.
+    let rowBytes = rowBits % 8 == 0 ? rowBits / 8 : 1
     let unit = rowBytes <= target ? rowBytes : dtype.size
     return max(1, target / unit) * unit
   }

@@ -50,25 +50,62 @@ enum Format {
   }
 }
 
-/// Progress on a terminal (stderr), silent otherwise; safe to update from worker threads.
+/// Progress of long work on stderr, safe to update from worker threads: on a terminal one line
+/// redrawn in place (bytes, MB/s, ETA), otherwise, once it has run a second, a plain line at
+/// every further tenth of the work.
 final class Progress: @unchecked Sendable {
   private let label: String
-  private let enabled = isatty(2) != 0
-  private let lock = NSLock()
-  private var last = Date.distantPast
+  private let totalBytes: Int?
+  private let terminal = isatty(2) != 0
+  private let start = Date()
+  private let state = NSLock()
+  private var lastDraw = Date.distantPast
+  private var lastTenth = 0
 
-  init(_ label: String) { self.label = label }
+  /// `totalBytes`, when known, turns (done, total) item counts into bytes, rate and ETA.
+  init(_ label: String, totalBytes: Int? = nil) {
+    self.label = label
+    self.totalBytes = totalBytes
+  }
 
   func update(_ done: Int, _ total: Int) {
-    guard enabled else { return }
-    lock.lock()
-    defer { lock.unlock() }
-    guard Date().timeIntervalSince(last) > 0.1 || done == total else { return }
-    last = Date()
-    let width = 30
-    let filled = total == 0 ? width : width * done / total
-    let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-    FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total)".utf8))
-    if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+    state.lock()
+    defer { state.unlock() }
+    let fraction = total == 0 ? 1 : Double(done) / Double(total)
+    if terminal {
+      guard Date().timeIntervalSince(lastDraw) > 0.1 || done == total else { return }
+      lastDraw = Date()
+      // \r then "erase to end of line": a shorter line never leaves characters of a longer one.
+      writeStandardError("\r\(describe(fraction, done, total))\u{1B}[K")
+      if done == total { writeStandardError("\n") }
+    } else {
+      // Short work prints nothing; long work a line per tenth done.
+      let tenth = Int(fraction * 10)
+      guard tenth > lastTenth, Date().timeIntervalSince(start) > 1 else { return }
+      lastTenth = tenth
+      writeStandardError(describe(fraction, done, total) + "\n")
+    }
+  }
+
+  private func describe(_ fraction: Double, _ done: Int, _ total: Int) -> String {
+    let elapsed = max(Date().timeIntervalSince(start), 1e-3)
+    guard let totalBytes else { return "\(label) \(done)/\(total)" }
+    let bytes = Int(fraction * Double(totalBytes))
+    let rate = Double(bytes) / elapsed
+    let eta = rate > 0 ? Double(totalBytes - bytes) / rate : 0
+    return "\(label) \(Format.bytes(bytes)) / \(Format.bytes(totalBytes)) "
+      + String(format: "%.0f MB/s", rate / 1e6)
+      + (done == total ? "" : String(format: " ETA %.0fs", eta))
+  }
+}
+
+/// Writes to stderr with write(2): never traps (FileHandle does when stderr is unwritable), and a
+/// failure to write a diagnostic is not worth failing the command for.
+func writeStandardError(_ text: String) {
+  var bytes = Array(text.utf8)[...]
+  while !bytes.isEmpty {
+    let n = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    if n <= 0 { return }
+    bytes = bytes.dropFirst(n)
   }
 }

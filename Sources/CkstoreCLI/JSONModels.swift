@@ -4,6 +4,8 @@ import Foundation
 /// A commit as `log --json` and `show --json` print it.
 struct CommitJSON: Encodable {
   var id: String
+  /// The root tree: equal trees hold the same tensors, whatever the commits around them.
+  var tree: String
   var parents: [String]
   var step: Int64
   var time: Date
@@ -17,6 +19,7 @@ struct CommitJSON: Encodable {
 
   init(_ c: Commit, pruned: Bool, refs: [String]) {
     id = c.id.hex
+    tree = c.tree.hex
     parents = c.parents.map(\.hex)
     step = c.step
     time = c.time

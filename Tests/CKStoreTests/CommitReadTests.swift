@@ -7,11 +7,13 @@ import Testing
   static func everyDtypeAndRank() throws -> [TensorData] {
     var rng = TestRandom(state: 7)
     var out: [TensorData] = []
-    let shapes: [[Int]] = [[], [5], [3, 4], [2, 3, 4], [2, 1, 3, 2], [0], [3, 0]]
+    let shapes: [[Int]] = [[], [5], [3, 4], [2, 3, 4], [2, 1, 3, 2], [0], [3, 0], [8], [4, 6]]
     for dtype in DType.allCases {
       for (i, shape) in shapes.enumerated() {
-        let count = shape.reduce(1, *) * dtype.size
-        var bytes = rng.bytes(count)
+        // Packed sub-byte dtypes take only the shapes whose elements fill whole bytes.
+        let bits = shape.reduce(1, *) * dtype.bitWidth
+        guard bits % 8 == 0 else { continue }
+        var bytes = rng.bytes(bits / 8)
         if dtype == .bool { bytes = bytes.map { $0 & 1 } }
         out.append(
           try TensorData(name: "t.\(dtype.name).r\(i)", dtype: dtype, shape: shape, bytes: bytes))

@@ -105,10 +105,6 @@ import Testing
         what: "bad JSON", bytes: file(header: "{\"w\": {\"dtype\": ", data: []), tensor: nil),
       Malformed(what: "header not an object", bytes: file(header: "[1, 2]", data: []), tensor: nil),
       Malformed(
-        what: "unknown dtype",
-        bytes: file(header: "{" + entry("w", "F8_E4M3", "[1]", "[0,1]") + "}", data: [0]),
-        tensor: "w"),
-      Malformed(
         what: "offsets out of range",
         bytes: file(header: "{" + entry("w", "F32", "[4]", "[0,16]") + "}", data: zeros8),
         tensor: "w"),
