@@ -17,21 +17,19 @@ extension Ckstore {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-      try reportingErrors {
-        let store = try storeOptions.open()
-        let (tensors, metadata) = try Safetensors.read(path: file)
-        let target = try branch ?? store.currentBranch()
-        let progress = Progress("committing")
-        let commit = try store.commit(
-          tensors, to: target, step: step, message: message ?? "import \(file)",
-          metadata: metadata, progress: { done, total in progress.update(done, total) })
-        if output.json {
-          try printJSON(CommitJSON(commit, pruned: false, refs: [target]))
-        } else {
-          print(
-            "[\(target) \(commit.id.short)] step \(step): \(tensors.count) tensors, "
-              + "\(Format.bytes(commit.logicalBytes)), added \(Format.bytes(commit.addedBytes))")
-        }
+      let store = try storeOptions.open()
+      let (tensors, metadata) = try Safetensors.read(path: file)
+      let target = try branch ?? store.currentBranch()
+      let progress = Progress("committing")
+      let commit = try store.commit(
+        tensors, to: target, step: step, message: message ?? "import \(file)",
+        metadata: metadata, progress: { done, total in progress.update(done, total) })
+      if output.json {
+        try printJSON(CommitJSON(commit, pruned: false, refs: [target]))
+      } else {
+        print(
+          "[\(target) \(commit.id.short)] step \(step): \(tensors.count) tensors, "
+            + "\(Format.bytes(commit.logicalBytes)), added \(Format.bytes(commit.addedBytes))")
       }
     }
   }
@@ -49,22 +47,20 @@ extension Ckstore {
     @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
-      try reportingErrors {
-        let store = try storeOptions.open()
-        let commit = try store.resolve(revision)
-        let infos = try store.tensors(in: commit)
-        let progress = Progress("reading")
-        var tensors: [TensorData] = []
-        for (i, info) in infos.enumerated() {
-          tensors.append(
-            try TensorData(
-              name: info.name, dtype: info.dtype, shape: info.shape, bytes: store.read(info)))
-          progress.update(i + 1, infos.count)
-        }
-        try Safetensors.write(tensors, metadata: commit.metadata, to: output)
-        print(
-          "wrote \(tensors.count) tensors of \(commit.id.short) (step \(commit.step)) to \(output)")
+      let store = try storeOptions.open()
+      let commit = try store.resolve(revision)
+      let infos = try store.tensors(in: commit)
+      let progress = Progress("reading")
+      var tensors: [TensorData] = []
+      for (i, info) in infos.enumerated() {
+        tensors.append(
+          try TensorData(
+            name: info.name, dtype: info.dtype, shape: info.shape, bytes: store.read(info)))
+        progress.update(i + 1, infos.count)
       }
+      try Safetensors.write(tensors, metadata: commit.metadata, to: output)
+      print(
+        "wrote \(tensors.count) tensors of \(commit.id.short) (step \(commit.step)) to \(output)")
     }
   }
 }
