@@ -42,7 +42,13 @@ final class ObjectStore: @unchecked Sendable {
   ) throws -> PutResult {
     let id = known ?? SHA256.hash(payload)
     let target = path(for: id)
-    if FileIO.exists(target) { return PutResult(id: id, storedBytes: 0) }
+    // Dedupe only against a file whose header is sound (one 32-byte read); a damaged file under
+    // this id is replaced, since the payload in hand hashes to it.
+    if FileIO.exists(target), let h = try? header(id), h.kind == kind,
+      h.length == UInt64(payload.count)
+    {
+      return PutResult(id: id, storedBytes: 0)
+    }
     let fanout = FileIO.parentFolder(target)
     if !FileIO.isDirectory(fanout) {
       try FileIO.makeDirectory(fanout)
@@ -210,6 +216,10 @@ final class ObjectStore: @unchecked Sendable {
     id: ObjectID
   ) throws {
     let base = ObjectID(bytes: Array(body.prefix(32)))
+    guard contains(base) else {
+      throw StoreError(
+        .objectNotFound, "object \(id.hex) is a delta against \(base.hex), and its base is missing")
+    }
     guard try deltaBase(of: base) == nil else {
       throw StoreError(
         .corruptObject, "object \(id.hex): its delta base \(base.hex) is a delta too")

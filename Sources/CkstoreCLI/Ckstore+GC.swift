@@ -70,7 +70,9 @@ extension Ckstore {
         return
       }
       for p in report.problems {
-        print("error: object \(p.object): \(p.message)")
+        // A problem names an object by its id, or a ref (or HEAD) by its path.
+        let what = ObjectID(hex: p.object) == nil ? p.object : "object \(p.object)"
+        print("error: \(what): \(p.message)")
         if !p.commits.isEmpty { print("  used by commits: \(p.commits.joined(separator: ", "))") }
         if !p.tensors.isEmpty { print("  used by tensors: \(p.tensors.joined(separator: ", "))") }
       }

@@ -62,15 +62,14 @@ extension Ckstore {
       }
       if try store.head(of: name) == nil {
         let c = try store.resolve(revision)
-        try store.createBranch(name, at: c.id)
+        try store.createBranch(name, at: c.id, switchingTo: switchTo)
         print("branch \(name) → \(c.id.short) (step \(c.step))")
-      } else if !switchTo {
+      } else if switchTo {
+        try store.checkout(branch: name)
+      } else {
         throw StoreError(.invalidArgument, "branch '\(name)' already exists")
       }
-      if switchTo {
-        try store.checkout(branch: name)
-        print("switched to \(name)")
-      }
+      if switchTo { print("switched to \(name)") }
     }
   }
 

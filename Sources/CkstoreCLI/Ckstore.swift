@@ -26,6 +26,10 @@ struct Ckstore: ParsableCommand {
   /// flushed and checked before any exit, so output lost to a full disk is an error too.
   static func main() {
     do {
+      // The fault-injection seam for tests (docs/TESTING.md); read once, before any file work.
+      if let spec = ProcessInfo.processInfo.environment["CKSTORE_FAULT"] {
+        try FaultInjection.configure(spec)
+      }
       var command = try parseAsRoot()
       try command.run()
     } catch let error as StoreError {
