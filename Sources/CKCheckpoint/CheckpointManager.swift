@@ -78,7 +78,6 @@ public final class CheckpointManager: @unchecked Sendable {
     } catch let error as StoreError where error.code == .objectNotFound && !request.reused.isEmpty {
       // Something freed a reused chunk: forget what is stored and write everything.
       checkpoint.stored = [:]
-      lastSavedStep = request.previousStep
       return try save(metrics: metrics, message: message, metadata: metadata, force: force)
     }
   }
@@ -101,10 +100,7 @@ public final class CheckpointManager: @unchecked Sendable {
     background.enter()
     Thread { [self] in
       let result = Result { try write(request) }
-      backgroundLock.withLock {
-        backgroundResult = result
-        if case .failure = result { lastSavedStep = request.previousStep }
-      }
+      backgroundLock.withLock { backgroundResult = result }
       background.leave()
     }.start()
     return true
@@ -124,8 +120,9 @@ public final class CheckpointManager: @unchecked Sendable {
   deinit {
     background.wait()
     if case .failure(let error)? = backgroundResult {
-      FileHandle.standardError.write(
-        Data("ckstore: background checkpoint save to '\(branch)' failed: \(error)\n".utf8))
+      // write(2), not FileHandle: a full or closed stderr must not trap in a deinit.
+      let line = Array("ckstore: background checkpoint save to '\(branch)' failed: \(error)\n".utf8)
+      _ = line.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
     }
   }
 
@@ -157,23 +154,42 @@ public final class CheckpointManager: @unchecked Sendable {
   }
 
   /// Commits a captured checkpoint, records its stored entries, applies retention.
+  ///
+  /// If the commit fails, whatever the error, the step counts as unsaved again, so a retried
+  /// `save` at the same step writes it. Once the commit landed the save has succeeded: a failure
+  /// of the steps after it (recording entries for reuse, retention) is a store warning.
   private func write(_ request: SaveRequest) throws -> SavedCheckpoint {
-    let commit = try writer.commit(
-      request.snapshot.tensors, reusing: request.reused, step: request.step,
-      message: request.message, metrics: request.metrics, metadata: request.metadata)
-    checkpoint.remember(try store.tensors(in: commit), versions: request.snapshot.versions)
-    let policy = RetentionPolicy(keepLast: maxToKeep, keepEvery: keepEvery, branches: [branch])
-    if try !store.commitsToPrune(policy).isEmpty { _ = try store.gc(policy: policy) }
+    let commit: Commit
+    do {
+      commit = try writer.commit(
+        request.snapshot.tensors, reusing: request.reused, step: request.step,
+        message: request.message, metrics: request.metrics, metadata: request.metadata)
+    } catch {
+      backgroundLock.withLock { lastSavedStep = request.previousStep }
+      throw error
+    }
+    do {
+      checkpoint.remember(try store.tensors(in: commit), versions: request.snapshot.versions)
+      let policy = RetentionPolicy(keepLast: maxToKeep, keepEvery: keepEvery, branches: [branch])
+      if try !store.commitsToPrune(policy).isEmpty { _ = try store.gc(policy: policy) }
+    } catch {
+      store.report(
+        StoreWarning(
+          "checkpoint step-\(request.step) was saved as \(commit.id.short) on '\(branch)', but "
+            + "applying retention after it failed: \(error)"))
+    }
     return SavedCheckpoint(commit: commit)
   }
 
   /// The newest checkpoint on the branch, if any.
   public func latest() throws -> SavedCheckpoint? {
-    try store.head(of: branch).map { SavedCheckpoint(commit: try store.commit($0)) }
+    try wait()
+    return try store.head(of: branch).map { SavedCheckpoint(commit: try store.commit($0)) }
   }
 
   /// Checkpoints of the branch that still have data, newest first.
   public func checkpoints() throws -> [SavedCheckpoint] {
+    try wait()
     guard let head = try store.head(of: branch) else { return [] }
     return try store.history(from: head).filter { !store.isPruned($0.id) }.map(
       SavedCheckpoint.init)
@@ -183,6 +199,7 @@ public final class CheckpointManager: @unchecked Sendable {
   /// objects as initialised and returns nil.
   @discardableResult
   public func restoreOrInitialize(options: RestoreOptions = .strict) throws -> SavedCheckpoint? {
+    try wait()
     guard let latest = try latest() else { return nil }
     try restore(commit: latest.commit, options: options)
     return latest
@@ -193,6 +210,7 @@ public final class CheckpointManager: @unchecked Sendable {
   public func restore(_ revision: String, options: RestoreOptions = .strict) throws
     -> RestoreReport
   {
+    try wait()
     let spec = revision.hasPrefix("step-") ? branch + ":" + revision : revision
     return try restore(commit: store.resolve(spec), options: options)
   }

@@ -11,7 +11,7 @@ public final class BranchWriter: @unchecked Sendable {
 
   init(store: Store, branch: String) throws {
     try RefName.validate(branch, kind: "branch")
-    let lockPath = store.root + "/locks/heads/" + branch.replacingOccurrences(of: "/", with: "%2F")
+    let lockPath = store.root + "/locks/heads/" + RefName.lockFileName(branch)
     guard let lock = try FileLock.tryAcquire(lockPath, .exclusive) else {
       throw StoreError(.locked, "branch '\(branch)' already has a writer (lock \(lockPath))")
     }

@@ -81,6 +81,9 @@ enum FileIO {
   static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
     var done = 0
     while done < bytes.count {
+      if let code = FaultInjection.failure(.write) {
+        throw StoreError.io("cannot write", path: path, errno: code)
+      }
       let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
       if n < 0 {
         if errno == EINTR { continue }
@@ -99,8 +102,8 @@ enum FileIO {
     guard fd >= 0 else { throw StoreError.io("cannot create", path: tempPath, errno: errno) }
     do {
       for part in parts { try writeAll(fd, part, path: tempPath) }
-      guard fsync(fd) == 0 else {
-        throw StoreError.io("cannot fsync", path: tempPath, errno: errno)
+      if let code = syncFile(fd) {
+        throw StoreError.io("cannot fsync", path: tempPath, errno: code)
       }
     } catch {
       close(fd)
@@ -108,11 +111,16 @@ enum FileIO {
       throw error
     }
     close(fd)
-    guard rename(tempPath, path) == 0 else {
-      let code = errno
+    if let code = FaultInjection.failure(.rename) ?? (rename(tempPath, path) == 0 ? nil : errno) {
       unlink(tempPath)
       throw StoreError.io("cannot rename into place", path: path, errno: code)
     }
+  }
+
+  /// fsync(2) through the fault-injection seam; the errno on failure, nil on success.
+  private static func syncFile(_ fd: Int32) -> Int32? {
+    if let code = FaultInjection.failure(.fsync) { return code }
+    return fsync(fd) == 0 ? nil : errno
   }
 
   static func writeAtomically(_ bytes: [UInt8], to path: String, tempPath: String) throws {
@@ -124,8 +132,8 @@ enum FileIO {
     let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     guard fd >= 0 else { throw StoreError.io("cannot open folder", path: path, errno: errno) }
     defer { close(fd) }
-    if fsync(fd) != 0 && errno != EINVAL {
-      throw StoreError.io("cannot fsync folder", path: path, errno: errno)
+    if let code = syncFile(fd), code != EINVAL {
+      throw StoreError.io("cannot fsync folder", path: path, errno: code)
     }
   }
 
@@ -135,7 +143,18 @@ enum FileIO {
     guard fd >= 0 else { throw StoreError.io("cannot open", path: path, errno: errno) }
     defer { close(fd) }
     try bytes.withUnsafeBytes { try writeAll(fd, $0, path: path) }
-    guard fsync(fd) == 0 else { throw StoreError.io("cannot fsync", path: path, errno: errno) }
+    if let code = syncFile(fd) { throw StoreError.io("cannot fsync", path: path, errno: code) }
+  }
+
+  /// Creates an empty file at `path` directly (no temporary file: it needs an inode and a
+  /// folder entry, no data block, so it works on a full file system); an existing file is kept.
+  static func createEmpty(_ path: String) throws {
+    if let code = FaultInjection.failure(.write) {
+      throw StoreError.io("cannot create", path: path, errno: code)
+    }
+    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+    if fd < 0 && errno != EEXIST { throw StoreError.io("cannot create", path: path, errno: errno) }
+    if fd >= 0 { close(fd) }
   }
 
   static func remove(_ path: String) throws {
@@ -144,8 +163,42 @@ enum FileIO {
     }
   }
 
-  static func removeTree(_ path: String) {
-    try? FileManager.default.removeItem(atPath: path)
+  /// The modification time of `path` if it is a folder itself, not a link to one (lstat).
+  static func realDirectoryModificationTime(_ path: String) -> Double? {
+    var st = stat()
+    guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return nil }
+    return Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+  }
+
+  /// Unlinks every non-folder entry directly inside the folder `path`, then the folder if it is
+  /// empty; returns how many entries it unlinked, not counting names in `uncounted`. The folder
+  /// is opened with O_NOFOLLOW and entries are unlinked relative to it (unlinkat), so a link is
+  /// removed as a link and nothing outside the folder is touched, even if `path` is swapped.
+  @discardableResult
+  static func removeFlatFolder(_ path: String, keepingCountOf uncounted: Set<String> = [])
+    -> Int
+  {
+    let dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+    guard dfd >= 0 else { return 0 }
+    defer { close(dfd) }
+    var removed = 0
+    for name in list(path) {
+      var st = stat()
+      guard fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0, (st.st_mode & S_IFMT) != S_IFDIR
+      else { continue }
+      if unlinkat(dfd, name, 0) == 0 && !uncounted.contains(name) { removed += 1 }
+    }
+    rmdir(path)
+    return removed
+  }
+
+  /// Removes `path` and the folders under it if none holds a file (rmdir(2), bottom-up; links
+  /// are not followed).
+  static func removeEmptyFolders(_ path: String) {
+    for entry in list(path) where realDirectoryModificationTime(path + "/" + entry) != nil {
+      removeEmptyFolders(path + "/" + entry)
+    }
+    rmdir(path)
   }
 
   static func list(_ path: String) -> [String] {

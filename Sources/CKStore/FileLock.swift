@@ -66,7 +66,7 @@ final class FileLock: @unchecked Sendable {
 
   /// Whether some live process holds a lock on `path` (false if the file is gone).
   static func isHeld(_ path: String) -> Bool {
-    let fd = Glibc.open(path, O_RDWR | O_CLOEXEC)
+    let fd = Glibc.open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC)
     guard fd >= 0 else { return false }
     defer { close(fd) }
     if flock(fd, LOCK_EX | LOCK_NB) == 0 {

@@ -64,8 +64,19 @@ extension Store {
     }
 
     var refHeads: [(String, ObjectID)] = []
-    for (name, id) in try branches() { refHeads.append(("branch '\(name)'", id)) }
-    for (name, id) in try tags() { refHeads.append(("tag '\(name)'", id)) }
+    for (kind, folder) in [("branch", "refs/heads"), ("tag", "refs/tags")] {
+      let (found, broken) = refs.scan(folder)
+      for (name, id) in found { refHeads.append(("\(kind) '\(name)'", id)) }
+      for (ref, error) in broken {
+        problems.append(FsckProblem(object: ref, message: error.message, commits: [], tensors: []))
+      }
+    }
+    do {
+      let branch = try refs.headBranch()
+      try RefName.validate(branch, kind: "branch")
+    } catch let error as StoreError {
+      problems.append(FsckProblem(object: "HEAD", message: error.message, commits: [], tensors: []))
+    }
     var seen = Set<ObjectID>()
     var stack = refHeads.map { ($0.0, $0.1) }
     while let (origin, id) = stack.popLast() {

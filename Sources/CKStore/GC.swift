@@ -24,6 +24,10 @@ extension Store {
   /// Safe against concurrent commits: the sweep holds the store's gc lock exclusively, which every
   /// commit holds shared from its first write to its ref update, and the live set is recomputed
   /// under that lock. A tree that cannot be read stops gc before anything is deleted.
+  ///
+  /// Outcomes are truthful: an error means no commit was marked pruned (markers written before a
+  /// failure are removed again); once the markers are durable the prune stands, and a failure
+  /// while freeing the data is a warning (the next gc frees it).
   public func gc(policy: RetentionPolicy = RetentionPolicy(), dryRun: Bool = false) throws
     -> GCReport
   {
@@ -32,14 +36,21 @@ extension Store {
       staleTempFilesRemoved: 0, staleLocksRemoved: [])
     if !dryRun {
       report.staleTempFilesRemoved = ScratchSpace.cleanStale(tmpRoot: root + "/tmp")
-      report.staleLocksRemoved = refs.cleanStaleLocks(grace: 10)
+      report.staleLocksRemoved = refs.cleanStaleLocks()
     }
-    let dropping = dryRun ? try commitsToPrune(policy) : try applyRetention(policy)
-    report.prunedCommits = dropping.map(\.id.hex)
+    let dropping: [Commit]
+    do {
+      dropping = try commitsToPrune(policy)
+      _ = try refs.list("refs/heads") + refs.list("refs/tags")
+    } catch let error as StoreError {
+      throw StoreError(error.code, "gc stopped before changing anything: \(error.message)")
+    }
     let assumedPruned = Set(dropping.map(\.id))
-
     let firstLive = try liveObjects(alsoPruned: assumedPruned)
     let candidates = objects.all().filter { !firstLive.contains($0.id) }
+    if !dryRun { try markPruned(dropping) }
+    report.prunedCommits = dropping.map(\.id.hex)
+
     let sweep = { () throws -> Void in
       let live = try self.liveObjects(alsoPruned: assumedPruned)
       for (id, size) in candidates where !live.contains(id) {
@@ -47,15 +58,22 @@ extension Store {
         report.objectsDeleted += 1
         report.bytesFreed += size
       }
-      report.objectsKept = self.objects.all().count - (dryRun ? report.objectsDeleted : 0)
     }
-    if dryRun {
-      try sweep()
-    } else {
-      let exclusive = try FileLock.acquire(gcLockPath, .exclusive)
-      defer { exclusive.unlock() }
-      try sweep()
+    do {
+      if dryRun {
+        try sweep()
+      } else {
+        let exclusive = try FileLock.acquire(gcLockPath, .exclusive)
+        defer { exclusive.unlock() }
+        try sweep()
+      }
+    } catch  where !dryRun && !dropping.isEmpty {
+      warnings.report(
+        StoreWarning(
+          "pruned \(dropping.count) commits (the change landed), but freeing their data stopped "
+            + "after \(report.objectsDeleted) objects: \(error); run gc again to free the rest"))
     }
+    report.objectsKept = objects.all().count - (dryRun ? report.objectsDeleted : 0)
     return report
   }
 

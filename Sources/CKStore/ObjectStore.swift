@@ -42,7 +42,13 @@ final class ObjectStore: @unchecked Sendable {
   ) throws -> PutResult {
     let id = known ?? SHA256.hash(payload)
     let target = path(for: id)
-    if FileIO.exists(target) { return PutResult(id: id, storedBytes: 0) }
+    // Dedupe only against a file whose header is sound (one 32-byte read); a damaged file under
+    // this id is replaced, since the payload in hand hashes to it.
+    if FileIO.exists(target), let h = try? header(id), h.kind == kind,
+      h.length == UInt64(payload.count)
+    {
+      return PutResult(id: id, storedBytes: 0)
+    }
     let fanout = FileIO.parentFolder(target)
     if !FileIO.isDirectory(fanout) {
       try FileIO.makeDirectory(fanout)
@@ -153,6 +159,11 @@ final class ObjectStore: @unchecked Sendable {
         UnsafeRawBufferPointer(rebasing: raw[ObjectHeader.size...]), header: header, into: out,
         object: id.hex
       ) { base, into in
+        guard contains(base) else {
+          throw StoreError(
+            .objectNotFound,
+            "object \(id.hex) is a delta against \(base.hex), and its base is missing")
+        }
         guard try deltaBase(of: base) == nil else {
           throw StoreError(
             .corruptObject, "object \(id.hex): its delta base \(base.hex) is a delta too")

@@ -21,10 +21,12 @@ public struct RefLogEntry: Equatable, Sendable {
 final class RefStore: @unchecked Sendable {
   let root: String
   private let scratch: ScratchSpace
+  private let warnings: WarningSink
 
-  init(root: String, scratch: ScratchSpace) {
+  init(root: String, scratch: ScratchSpace, warnings: WarningSink) {
     self.root = root
     self.scratch = scratch
+    self.warnings = warnings
   }
 
   static func branchRef(_ name: String) -> String { "refs/heads/" + name }
@@ -50,45 +52,80 @@ final class RefStore: @unchecked Sendable {
     return String(text.dropFirst("ref: refs/heads/".count))
   }
 
+  /// Points HEAD at `branch`; a failed folder fsync after the rename is a warning.
   func setHead(branch: String) throws {
     try FileIO.writeAtomically(
       Array("ref: refs/heads/\(branch)\n".utf8), to: root + "/HEAD",
       tempPath: try scratch.newTempPath())
-    try FileIO.syncDirectory(root)
+    do {
+      try FileIO.syncDirectory(root)
+    } catch {
+      warnings.report(
+        StoreWarning("HEAD now names branch '\(branch)' (the change landed), but \(error)"))
+    }
   }
 
-  /// Names under `refs/heads` or `refs/tags`, sorted, with the commit each names.
+  /// Names under `refs/heads` or `refs/tags`, sorted, with the commit each names; throws on the
+  /// first ref that cannot be read (callers that must see every ref, such as gc, use this).
   func list(_ folder: String) throws -> [(name: String, id: ObjectID)] {
+    let (refs, broken) = scan(folder)
+    if let first = broken.first { throw first.error }
+    return refs
+  }
+
+  /// Every ref under `folder`, split into those that name a commit and those that cannot be
+  /// read (malformed content, I/O errors), so one bad ref does not hide the others.
+  func scan(_ folder: String) -> (
+    refs: [(name: String, id: ObjectID)], broken: [(ref: String, error: StoreError)]
+  ) {
     var out: [(String, ObjectID)] = []
-    func walk(_ relative: String) throws {
+    var broken: [(String, StoreError)] = []
+    func walk(_ relative: String) {
       let dir = root + "/" + folder + (relative.isEmpty ? "" : "/" + relative)
       for entry in FileIO.list(dir).sorted() where !entry.hasSuffix(".lock") {
         let name = relative.isEmpty ? entry : relative + "/" + entry
         if FileIO.isDirectory(dir + "/" + entry) {
-          try walk(name)
-        } else if let id = try read(folder + "/" + name) {
-          out.append((name, id))
+          walk(name)
+          continue
+        }
+        do {
+          if let id = try read(folder + "/" + name) { out.append((name, id)) }
+        } catch let error as StoreError {
+          broken.append((folder + "/" + name, error))
+        } catch {
+          broken.append((folder + "/" + name, StoreError(.io, "ref \(folder)/\(name): \(error)")))
         }
       }
     }
-    try walk("")
-    return out.sorted { $0.0 < $1.0 }
+    walk("")
+    return (out.sorted { $0.0 < $1.0 }, broken)
   }
 
   /// Moves `ref` from `expected` (nil: must not exist) to `new`, atomically and durably, and
-  /// records the move in the reflog. Throws `refConflict` if the ref no longer names `expected`,
-  /// `locked` if another process is updating it.
-  func update(_ ref: String, to new: ObjectID, expected: ObjectID?, message: String) throws {
+  /// records the move in the reflog. Throws `refConflict` if the ref no longer names `expected`
+  /// or a ref nests with it (`a` and `a/b`), `locked` if another process is updating it.
+  ///
+  /// Once the rename has put the new value in place the move stands: a failure to fsync the
+  /// folder or append the reflog after it is reported as a warning, never as an error.
+  ///
+  /// `alongside`, when given, runs right after the rename while the lock is still held, for a
+  /// change that must land together with a ref's creation (switching HEAD to a new branch): if it
+  /// throws, the new ref is removed again and the error rethrown, so nothing changed.
+  func update(
+    _ ref: String, to new: ObjectID, expected: ObjectID?, message: String,
+    alongside: (() throws -> Void)? = nil
+  ) throws {
     let path = root + "/" + ref
     let folder = FileIO.parentFolder(path)
+    if expected == nil { try checkNoNestedRef(ref) }
     try FileIO.makeDirectories(folder)
     let lockPath = path + ".lock"
-    let fd = try lockRef(ref, lockPath: lockPath, breakingStale: true)
-    defer {
-      unlink(lockPath)
-      flock(fd, LOCK_UN)
-      close(fd)
+    guard let lock = try RefLock.acquire(lockPath) else {
+      throw StoreError(
+        .locked,
+        "ref \(ref) is locked by another writer (\(lockPath), held by a live process)")
     }
+    defer { lock.release() }
     let current = try read(ref)
     guard current == expected else {
       throw StoreError(
@@ -98,35 +135,60 @@ final class RefStore: @unchecked Sendable {
     }
     try FileIO.writeAtomically(
       Array((new.hex + "\n").utf8), to: path, tempPath: try scratch.newTempPath())
-    try FileIO.syncDirectory(folder)
-    try appendLog(ref, old: current, new: new, message: message)
+    if let alongside, expected == nil {
+      do {
+        try alongside()
+      } catch {
+        try? FileIO.remove(path)
+        throw error
+      }
+    }
+    landed(ref, new, "the move may not survive a crash (its folder is not fsynced)") {
+      try FileIO.syncDirectory(folder)
+    }
+    landed(ref, new, "its reflog line is missing") {
+      try appendLog(ref, old: current, new: new, message: message)
+    }
   }
 
-  /// A lock that no process holds and that is older than this was left by a dead writer (a live
-  /// one takes its flock microseconds after creating the file).
-  static let staleLockAge = 2.0
+  /// Runs a best-effort step after `ref` moved to `new`; a failure becomes a warning that says
+  /// the move stands and what is left undone.
+  private func landed(
+    _ ref: String, _ new: ObjectID, _ consequence: String, _ step: () throws -> Void
+  ) {
+    do {
+      try step()
+    } catch {
+      warnings.report(
+        StoreWarning(
+          "ref \(ref) now names \(new.short) (the change landed), but \(error): \(consequence)"))
+    }
+  }
 
-  /// Creates and flocks `NAME.lock`. A lock left by a dead writer (no flock held, older than
-  /// `staleLockAge`) is removed once and the creation retried, so a restarted trainer is not
-  /// blocked by the crash it restarts from; a lock a live process holds is never broken.
-  private func lockRef(_ ref: String, lockPath: String, breakingStale: Bool) throws -> Int32 {
-    let fd = open(lockPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-    if fd >= 0 {
-      flock(fd, LOCK_EX)
-      return fd
+  /// Refuses a new ref that would nest with an existing one: `a` and `a/b` cannot both be files.
+  private func checkNoNestedRef(_ ref: String) throws {
+    let segments = ref.split(separator: "/")
+    // refs/heads/… or refs/tags/…: the first two segments are the namespace.
+    for end in 3..<segments.count {
+      let prefix = segments[..<end].joined(separator: "/")
+      if FileIO.exists(root + "/" + prefix) && !FileIO.isDirectory(root + "/" + prefix) {
+        throw StoreError(
+          .refConflict, "ref '\(prefix)' exists, cannot create '\(ref)' inside it")
+      }
     }
-    guard errno == EEXIST else {
-      throw StoreError.io("cannot create lock", path: lockPath, errno: errno)
+    let path = root + "/" + ref
+    guard FileIO.isDirectory(path) else { return }
+    if let inside = try list(ref).first {
+      throw StoreError(
+        .refConflict, "ref '\(ref)/\(inside.name)' exists, cannot create '\(ref)' over it")
     }
-    let age = Date().timeIntervalSince1970 - (FileIO.modificationTime(lockPath) ?? 0)
-    if breakingStale && !FileLock.isHeld(lockPath) && age > Self.staleLockAge {
-      try FileIO.remove(lockPath)
-      return try lockRef(ref, lockPath: lockPath, breakingStale: false)
+    // Folders left empty by deleted refs give way; rmdir(2) never removes a file, so a lock of
+    // a ref being created in there right now keeps the folder.
+    FileIO.removeEmptyFolders(path)
+    if FileIO.exists(path) {
+      throw StoreError(
+        .refConflict, "cannot create ref '\(ref)': refs are being created under '\(ref)/'")
     }
-    throw StoreError(
-      .locked,
-      "ref \(ref) is locked by another writer (\(lockPath)); if no ckstore process is running, "
-        + "`ckstore gc` removes the stale lock")
   }
 
   /// Removes a ref (a branch or tag deletion); its reflog stays.
@@ -163,19 +225,14 @@ final class RefStore: @unchecked Sendable {
     }
   }
 
-  /// Removes `*.lock` files under `refs/` that no live process holds and that are older than
-  /// `grace` seconds; returns their paths.
-  func cleanStaleLocks(grace: Double) -> [String] {
+  /// Removes `*.lock` files under `refs/` that no live process holds; returns their paths.
+  func cleanStaleLocks() -> [String] {
     var removed: [String] = []
     guard let walker = FileManager.default.enumerator(atPath: root + "/refs") else { return [] }
-    let now = Date().timeIntervalSince1970
     while let relative = walker.nextObject() as? String {
       guard relative.hasSuffix(".lock") else { continue }
       let path = root + "/refs/" + relative
-      if FileLock.isHeld(path) { continue }
-      if now - (FileIO.modificationTime(path) ?? now) < grace { continue }
-      try? FileIO.remove(path)
-      removed.append(path)
+      if RefLock.removeIfStale(path) { removed.append(path) }
     }
     return removed
   }

@@ -19,10 +19,15 @@ public struct RetentionPolicy: Equatable, Sendable {
 }
 
 extension Store {
-  /// Commits reachable from refs (all parents), as id → commit.
-  func reachableCommits() throws -> [ObjectID: Commit] {
+  /// Commits reachable from refs (all parents), as id → commit. `strict` (for anything that
+  /// deletes or prunes) throws if a ref cannot be read: what it names must not be taken for
+  /// garbage. Otherwise unreadable refs are skipped.
+  func reachableCommits(strict: Bool = true) throws -> [ObjectID: Commit] {
     var seen: [ObjectID: Commit] = [:]
-    var stack = try (branches() + tags()).map(\.id)
+    let heads =
+      strict
+      ? try refs.list("refs/heads") + refs.list("refs/tags") : try branches() + tags()
+    var stack = heads.map(\.id)
     while let id = stack.popLast() {
       if seen[id] != nil { continue }
       let c = try commit(id)
@@ -35,9 +40,10 @@ extension Store {
   /// The commits the policy would prune now: reachable, not yet pruned, and kept by no rule.
   public func commitsToPrune(_ policy: RetentionPolicy) throws -> [Commit] {
     if policy.keepLast == nil && policy.keepEvery == nil { return [] }
-    let all = try branches()
+    // Strict: a branch or tag that cannot be read might protect commits this would prune.
+    let all = try refs.list("refs/heads")
     let governed = Set(policy.branches ?? all.map(\.name))
-    var keep = Set(try tags().map(\.id))
+    var keep = Set(try refs.list("refs/tags").map(\.id))
     var candidates: [ObjectID: Commit] = [:]
     // Everything another branch can reach keeps its data; walked with its own visited set, since
     // `keep` may already hold a commit whose ancestors this walk still has to reach.
@@ -67,7 +73,25 @@ extension Store {
   @discardableResult
   public func applyRetention(_ policy: RetentionPolicy) throws -> [Commit] {
     let drop = try commitsToPrune(policy)
-    for c in drop { try markPruned(c.id) }
+    try markPruned(drop)
     return drop
+  }
+
+  /// Marks `commits` pruned, all or none: on a failure the markers this call created are removed
+  /// before the error is rethrown, so a failed retention changes nothing.
+  func markPruned(_ commits: [Commit]) throws {
+    guard !commits.isEmpty else { return }
+    var created: [ObjectID] = []
+    do {
+      for c in commits where !isPruned(c.id) {
+        try markPruned(c.id)
+        created.append(c.id)
+      }
+      // Durable before gc deletes anything on their strength.
+      try FileIO.syncDirectory(root + "/pruned")
+    } catch {
+      for id in created { try? FileIO.remove(root + "/pruned/" + id.hex) }
+      throw error
+    }
   }
 }

@@ -29,22 +29,32 @@ final class ScratchSpace: @unchecked Sendable {
   }
 
   /// Removes scratch folders of processes that are gone; returns how many files it removed.
+  ///
+  /// Only entries named `<pid>-<nonce>` that are real folders (not links) are considered, and in
+  /// them only the files directly inside are unlinked, relative to the folder opened without
+  /// following links: a link planted anywhere under `tmp/` is removed as a link, never followed.
   static func cleanStale(tmpRoot: String) -> Int {
     var removed = 0
-    for name in FileIO.list(tmpRoot) {
+    for name in FileIO.list(tmpRoot) where isScratchName(name) {
       let dir = tmpRoot + "/" + name
-      let owner = dir + "/" + ownerLockName
+      guard let modified = FileIO.realDirectoryModificationTime(dir) else { continue }
       // A folder younger than a minute may belong to a process between mkdir and flock.
-      let age = Date().timeIntervalSince1970 - (FileIO.modificationTime(dir) ?? 0)
-      if FileLock.isHeld(owner) || age < 60 { continue }
-      removed += FileIO.list(dir).filter { $0 != ownerLockName }.count
-      FileIO.removeTree(dir)
+      if Date().timeIntervalSince1970 - modified < 60 { continue }
+      if FileLock.isHeld(dir + "/" + ownerLockName) { continue }
+      removed += FileIO.removeFlatFolder(dir, keepingCountOf: [ownerLockName])
     }
     return removed
   }
 
+  /// Whether `name` has the form of a scratch folder, `<pid>-<nonce>` (decimal digits).
+  static func isScratchName(_ name: String) -> Bool {
+    let parts = name.split(separator: "-", omittingEmptySubsequences: false)
+    return parts.count == 2
+      && parts.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } }
+  }
+
   deinit {
     ownerLock?.unlock()
-    if let folder { FileIO.removeTree(folder) }
+    if let folder { FileIO.removeFlatFolder(folder) }
   }
 }

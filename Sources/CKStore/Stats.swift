@@ -28,7 +28,7 @@ public struct StoreStats: Equatable, Sendable, Codable {
 extension Store {
   /// Counts objects and bytes (reads every object's 16-byte header, no data).
   public func stats() throws -> StoreStats {
-    let commits = try reachableCommits()
+    let commits = try reachableCommits(strict: false)
     var s = StoreStats(
       commits: commits.count, prunedCommits: 0, chunkObjects: 0, treeObjects: 0,
       commitObjects: 0, logicalBytes: 0, uniqueBytes: 0, storedBytes: 0, storedChunkBytes: 0)

@@ -15,6 +15,7 @@ public final class Store: @unchecked Sendable {
   let scratch: ScratchSpace
   /// Chunks being written or read right now, and the most at once (tests check the bound).
   package let chunksInFlight = InFlightGauge()
+  let warnings = WarningSink()
   private let cacheLock = NSLock()
   private var treeCache: [ObjectID: Tree] = [:]
 
@@ -24,7 +25,7 @@ public final class Store: @unchecked Sendable {
     self.scratch = ScratchSpace(tmpRoot: root + "/tmp")
     self.objects = ObjectStore(
       root: root, compressionLevel: Int32(configuration.compressionLevel), scratch: scratch)
-    self.refs = RefStore(root: root, scratch: scratch)
+    self.refs = RefStore(root: root, scratch: scratch, warnings: warnings)
   }
 
   /// Creates an empty store at `path` with a `main` branch (not yet pointing anywhere).
@@ -49,7 +50,11 @@ public final class Store: @unchecked Sendable {
     // config is written last: its presence is what makes the folder a store.
     try FileIO.writeAtomically(
       Array(json) + [10], to: path + "/config", tempPath: try store.scratch.newTempPath())
-    try FileIO.syncDirectory(path)
+    do {
+      try FileIO.syncDirectory(path)
+    } catch {
+      store.warnings.report(StoreWarning("the store at '\(path)' was created, but \(error)"))
+    }
     return store
   }
 
@@ -107,9 +112,10 @@ public final class Store: @unchecked Sendable {
     FileIO.exists(root + "/pruned/" + id.hex)
   }
 
+  /// Creates the empty `pruned/<id>` marker in place: no temporary file, so retention needs no
+  /// free data block and works on a full file system.
   func markPruned(_ id: ObjectID) throws {
-    try FileIO.writeAtomically(
-      [UInt8](), to: root + "/pruned/" + id.hex, tempPath: try scratch.newTempPath())
+    try FileIO.createEmpty(root + "/pruned/" + id.hex)
   }
 
   func requireData(_ commit: Commit) throws {
@@ -132,24 +138,29 @@ public final class Store: @unchecked Sendable {
     try refs.setHead(branch: branch)
   }
 
-  /// Branches and the commit each names, sorted by name.
+  /// Branches and the commit each names, sorted by name. A branch whose ref cannot be read is
+  /// left out (so the others stay usable); `fsck` reports it, and gc refuses to run past it.
   public func branches() throws -> [(name: String, id: ObjectID)] {
-    try refs.list("refs/heads")
+    refs.scan("refs/heads").refs
   }
 
-  /// Tags and the commit each names, sorted by name.
-  public func tags() throws -> [(name: String, id: ObjectID)] { try refs.list("refs/tags") }
+  /// Tags and the commit each names, sorted by name; an unreadable tag ref is left out, as for
+  /// `branches()`.
+  public func tags() throws -> [(name: String, id: ObjectID)] { refs.scan("refs/tags").refs }
 
   /// The commit a branch names, or nil if the branch has no commits yet.
   public func head(of branch: String) throws -> ObjectID? {
     try refs.read(RefStore.branchRef(branch))
   }
 
-  /// Creates a branch at a commit; fails if it exists.
-  public func createBranch(_ name: String, at id: ObjectID) throws {
+  /// Creates a branch at a commit; fails if it exists. With `switchingTo`, HEAD moves to it in
+  /// the same step: if moving HEAD fails, the branch is not created either.
+  public func createBranch(_ name: String, at id: ObjectID, switchingTo: Bool = false) throws {
     try RefName.validate(name, kind: "branch")
     _ = try commit(id)
-    try refs.update(RefStore.branchRef(name), to: id, expected: nil, message: "branch: created")
+    try refs.update(
+      RefStore.branchRef(name), to: id, expected: nil, message: "branch: created",
+      alongside: switchingTo ? { try self.refs.setHead(branch: name) } : nil)
   }
 
   /// Creates a tag at a commit; fails if it exists. Tagged commits always keep their data.

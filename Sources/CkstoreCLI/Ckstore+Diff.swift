@@ -43,55 +43,53 @@ extension Ckstore {
     }
 
     func run() throws {
-      var different = false
-      try reportingErrors {
-        let store = try storeOptions.open()
-        let left = try store.resolve(a)
-        let right = try store.resolve(b)
-        let d = try store.diff(left, right, statistics: !stat)
-        different = !d.isIdentical
-        if output.json {
-          try printJSON(
-            DiffJSON(
-              a: left.id.hex, b: right.id.hex, identical: d.isIdentical,
-              tensors: d.tensors.map {
-                DiffJSON.Entry(
-                  name: $0.name, change: $0.change.rawValue, old: $0.old.map(TensorJSON.init),
-                  new: $0.new.map(TensorJSON.init), dtypeChanged: $0.dtypeChanged,
-                  shapeChanged: $0.shapeChanged, l2: $0.statistics?.l2,
-                  relative: $0.statistics?.relative, maxAbs: $0.statistics?.maxAbs,
-                  changedElements: $0.statistics?.changedElements,
-                  changedFraction: $0.statistics?.changedFraction)
-              }, unchangedTensors: d.unchangedTensors, unchangedSubtrees: d.unchangedSubtrees))
-          return
-        }
-        print("diff \(left.id.short) (step \(left.step)) → \(right.id.short) (step \(right.step))")
-        var rows: [[String]] = []
-        for t in d.tensors {
-          var detail: [String] = []
-          if t.dtypeChanged { detail.append("dtype \(t.old!.dtype) → \(t.new!.dtype)") }
-          if t.shapeChanged {
-            detail.append("shape \(Format.shape(t.old!.shape)) → \(Format.shape(t.new!.shape))")
-          }
-          if let s = t.statistics {
-            detail.append(
-              "l2=\(Format.number(s.l2)) rel=\(Format.number(s.relative)) "
-                + "max=\(Format.number(s.maxAbs)) changed=\(String(format: "%.1f%%", 100 * s.changedFraction))"
-            )
-          }
-          let info = t.new ?? t.old!
-          rows.append([
-            t.change.rawValue, t.name, "\(info.dtype) \(Format.shape(info.shape))",
-            detail.joined(separator: "; "),
-          ])
-        }
-        if !rows.isEmpty { print(Format.table(rows)) }
-        let counts = Dictionary(grouping: d.tensors, by: \.change).mapValues(\.count)
-        print(
-          "\(counts[.changed] ?? 0) changed, \(counts[.added] ?? 0) added, "
-            + "\(counts[.removed] ?? 0) removed, \(d.unchangedTensors.count) unchanged tensors, "
-            + "\(d.unchangedSubtrees.count) unchanged subtrees")
+      let store = try storeOptions.open()
+      let left = try store.resolve(a)
+      let right = try store.resolve(b)
+      let d = try store.diff(left, right, statistics: !stat)
+      let different = !d.isIdentical
+      if output.json {
+        try printJSON(
+          DiffJSON(
+            a: left.id.hex, b: right.id.hex, identical: d.isIdentical,
+            tensors: d.tensors.map {
+              DiffJSON.Entry(
+                name: $0.name, change: $0.change.rawValue, old: $0.old.map(TensorJSON.init),
+                new: $0.new.map(TensorJSON.init), dtypeChanged: $0.dtypeChanged,
+                shapeChanged: $0.shapeChanged, l2: $0.statistics?.l2,
+                relative: $0.statistics?.relative, maxAbs: $0.statistics?.maxAbs,
+                changedElements: $0.statistics?.changedElements,
+                changedFraction: $0.statistics?.changedFraction)
+            }, unchangedTensors: d.unchangedTensors, unchangedSubtrees: d.unchangedSubtrees))
+        if different { throw ExitCode(1) }
+        return
       }
+      print("diff \(left.id.short) (step \(left.step)) → \(right.id.short) (step \(right.step))")
+      var rows: [[String]] = []
+      for t in d.tensors {
+        var detail: [String] = []
+        if t.dtypeChanged { detail.append("dtype \(t.old!.dtype) → \(t.new!.dtype)") }
+        if t.shapeChanged {
+          detail.append("shape \(Format.shape(t.old!.shape)) → \(Format.shape(t.new!.shape))")
+        }
+        if let s = t.statistics {
+          detail.append(
+            "l2=\(Format.number(s.l2)) rel=\(Format.number(s.relative)) "
+              + "max=\(Format.number(s.maxAbs)) changed=\(String(format: "%.1f%%", 100 * s.changedFraction))"
+          )
+        }
+        let info = t.new ?? t.old!
+        rows.append([
+          t.change.rawValue, t.name, "\(info.dtype) \(Format.shape(info.shape))",
+          detail.joined(separator: "; "),
+        ])
+      }
+      if !rows.isEmpty { print(Format.table(rows)) }
+      let counts = Dictionary(grouping: d.tensors, by: \.change).mapValues(\.count)
+      print(
+        "\(counts[.changed] ?? 0) changed, \(counts[.added] ?? 0) added, "
+          + "\(counts[.removed] ?? 0) removed, \(d.unchangedTensors.count) unchanged tensors, "
+          + "\(d.unchangedSubtrees.count) unchanged subtrees")
       if different { throw ExitCode(1) }
     }
   }

@@ -46,30 +46,28 @@ extension Ckstore {
     }
 
     func run() throws {
-      try reportingErrors {
-        let store = try storeOptions.open()
-        let commit = try store.resolve(revision)
-        let tensors = try store.exportSelection(commit, only: only, stripPrefix: stripPrefix)
-        let metadata = Store.exportMetadata(commit)
-        let progress = Progress(
-          "exporting", totalBytes: tensors.reduce(0) { $0 + $1.info.byteCount })
-        let report: @Sendable (Int, Int) -> Void = { progress.update($0, $1) }
-        let destination: String
-        if let maxShardSize {
-          let shards = try store.writeShards(
-            tensors, metadata: metadata, folder: output,
-            maxShardSize: ByteSize.parse(maxShardSize)!, progress: report)
-          destination = "\(shards.count) shards and \(Safetensors.indexName) in \(output)"
-        } else {
-          let target = try ExportTarget.classify(output)
-          try store.writeSafetensors(tensors, metadata: metadata, to: target, progress: report)
-          destination = target == .standardOutput ? "standard output" : output
-        }
-        // With -o -, standard output carries the file: the summary goes to stderr.
-        let summary =
-          "wrote \(tensors.count) tensors of \(commit.id.short) (step \(commit.step)) to \(destination)\n"
-        if output == "-" { writeStandardError(summary) } else { print(summary, terminator: "") }
+      let store = try storeOptions.open()
+      let commit = try store.resolve(revision)
+      let tensors = try store.exportSelection(commit, only: only, stripPrefix: stripPrefix)
+      let metadata = Store.exportMetadata(commit)
+      let progress = Progress(
+        "exporting", totalBytes: tensors.reduce(0) { $0 + $1.info.byteCount })
+      let report: @Sendable (Int, Int) -> Void = { progress.update($0, $1) }
+      let destination: String
+      if let maxShardSize {
+        let shards = try store.writeShards(
+          tensors, metadata: metadata, folder: output,
+          maxShardSize: ByteSize.parse(maxShardSize)!, progress: report)
+        destination = "\(shards.count) shards and \(Safetensors.indexName) in \(output)"
+      } else {
+        let target = try ExportTarget.classify(output)
+        try store.writeSafetensors(tensors, metadata: metadata, to: target, progress: report)
+        destination = target == .standardOutput ? "standard output" : output
       }
+      // With -o -, standard output carries the file: the summary goes to stderr.
+      let summary =
+        "wrote \(tensors.count) tensors of \(commit.id.short) (step \(commit.step)) to \(destination)\n"
+      if output == "-" { StandardError.write(summary) } else { print(summary, terminator: "") }
     }
   }
 }

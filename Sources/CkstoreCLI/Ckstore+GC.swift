@@ -29,25 +29,23 @@ extension Ckstore {
     }
 
     func run() throws {
-      try reportingErrors {
-        let store = try storeOptions.open()
-        let policy = RetentionPolicy(
-          keepLast: keepLast, keepEvery: keepEvery, branches: branch.isEmpty ? nil : branch)
-        let report = try store.gc(policy: policy, dryRun: dryRun)
-        if output.json {
-          try printJSON(report)
-          return
-        }
-        let verb = dryRun ? "would delete" : "deleted"
+      let store = try storeOptions.open()
+      let policy = RetentionPolicy(
+        keepLast: keepLast, keepEvery: keepEvery, branches: branch.isEmpty ? nil : branch)
+      let report = try store.gc(policy: policy, dryRun: dryRun)
+      if output.json {
+        try printJSON(report)
+        return
+      }
+      let verb = dryRun ? "would delete" : "deleted"
+      print(
+        "\(dryRun ? "would prune" : "pruned") \(report.prunedCommits.count) commits; \(verb) "
+          + "\(report.objectsDeleted) objects (\(Format.bytes(report.bytesFreed))); "
+          + "\(report.objectsKept) objects kept")
+      if report.staleTempFilesRemoved > 0 || !report.staleLocksRemoved.isEmpty {
         print(
-          "\(dryRun ? "would prune" : "pruned") \(report.prunedCommits.count) commits; \(verb) "
-            + "\(report.objectsDeleted) objects (\(Format.bytes(report.bytesFreed))); "
-            + "\(report.objectsKept) objects kept")
-        if report.staleTempFilesRemoved > 0 || !report.staleLocksRemoved.isEmpty {
-          print(
-            "removed \(report.staleTempFilesRemoved) stale temporary files and "
-              + "\(report.staleLocksRemoved.count) stale locks")
-        }
+          "removed \(report.staleTempFilesRemoved) stale temporary files and "
+            + "\(report.staleLocksRemoved.count) stale locks")
       }
     }
   }
@@ -62,25 +60,25 @@ extension Ckstore {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-      var clean = true
-      try reportingErrors {
-        let store = try storeOptions.open()
-        let progress = Progress("verifying")
-        let report = try store.fsck(progress: progress.update)
-        clean = report.isClean
-        if output.json {
-          try printJSON(report)
-          return
-        }
-        for p in report.problems {
-          print("error: object \(p.object): \(p.message)")
-          if !p.commits.isEmpty { print("  used by commits: \(p.commits.joined(separator: ", "))") }
-          if !p.tensors.isEmpty { print("  used by tensors: \(p.tensors.joined(separator: ", "))") }
-        }
-        print(
-          "checked \(report.commitsChecked) commits, \(report.objectsChecked) objects: "
-            + (clean ? "OK" : "\(report.problems.count) problems"))
+      let store = try storeOptions.open()
+      let progress = Progress("verifying")
+      let report = try store.fsck(progress: progress.update)
+      let clean = report.isClean
+      if output.json {
+        try printJSON(report)
+        if !clean { throw ExitCode(1) }
+        return
       }
+      for p in report.problems {
+        // A problem names an object by its id, or a ref (or HEAD) by its path.
+        let what = ObjectID(hex: p.object) == nil ? p.object : "object \(p.object)"
+        print("error: \(what): \(p.message)")
+        if !p.commits.isEmpty { print("  used by commits: \(p.commits.joined(separator: ", "))") }
+        if !p.tensors.isEmpty { print("  used by tensors: \(p.tensors.joined(separator: ", "))") }
+      }
+      print(
+        "checked \(report.commitsChecked) commits, \(report.objectsChecked) objects: "
+          + (clean ? "OK" : "\(report.problems.count) problems"))
       if !clean { throw ExitCode(1) }
     }
   }

@@ -25,26 +25,24 @@ extension Ckstore {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-      try reportingErrors {
-        let store = try storeOptions.open()
-        let (sources, fileMetadata) = try Safetensors.openCheckpoint(paths: files)
-        let recorded = try CommitMetadataKeys.split(fileMetadata, file: files[0])
-        let target = try branch ?? store.currentBranch()
-        let progress = Progress(
-          "importing", totalBytes: sources.reduce(0) { $0 + $1.byteCount })
-        let step = step ?? recorded.step ?? 0
-        let commit = try store.commit(
-          sources, to: target, step: step,
-          message: message ?? recorded.message ?? "import \(files.joined(separator: " "))",
-          metrics: recorded.metrics, metadata: recorded.rest,
-          progress: { done, total in progress.update(done, total) })
-        if output.json {
-          try printJSON(CommitJSON(commit, pruned: false, refs: [target]))
-        } else {
-          print(
-            "[\(target) \(commit.id.short)] step \(step): \(sources.count) tensors, "
-              + "\(Format.bytes(commit.logicalBytes)), added \(Format.bytes(commit.addedBytes))")
-        }
+      let store = try storeOptions.open()
+      let (sources, fileMetadata) = try Safetensors.openCheckpoint(paths: files)
+      let recorded = try CommitMetadataKeys.split(fileMetadata, file: files[0])
+      let target = try branch ?? store.currentBranch()
+      let progress = Progress(
+        "importing", totalBytes: sources.reduce(0) { $0 + $1.byteCount })
+      let step = step ?? recorded.step ?? 0
+      let commit = try store.commit(
+        sources, to: target, step: step,
+        message: message ?? recorded.message ?? "import \(files.joined(separator: " "))",
+        metrics: recorded.metrics, metadata: recorded.rest,
+        progress: { done, total in progress.update(done, total) })
+      if output.json {
+        try printJSON(CommitJSON(commit, pruned: false, refs: [target]))
+      } else {
+        print(
+          "[\(target) \(commit.id.short)] step \(step): \(sources.count) tensors, "
+            + "\(Format.bytes(commit.logicalBytes)), added \(Format.bytes(commit.addedBytes))")
       }
     }
   }

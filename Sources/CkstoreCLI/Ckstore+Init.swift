@@ -19,16 +19,14 @@ extension Ckstore {
     @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
-      try reportingErrors {
-        let target =
-          path ?? storeOptions.store ?? ProcessInfo.processInfo.environment["CKSTORE_DIR"]
-          ?? ".ckstore"
-        try Store.create(
-          at: target,
-          configuration: StoreConfiguration(
-            chunkSize: chunkSize, compressionLevel: level, deltaAgainstParent: delta))
-        print("Initialized empty ckstore store in \(target)")
-      }
+      let target =
+        path ?? storeOptions.store ?? ProcessInfo.processInfo.environment["CKSTORE_DIR"]
+        ?? ".ckstore"
+      try Store.create(
+        at: target,
+        configuration: StoreConfiguration(
+          chunkSize: chunkSize, compressionLevel: level, deltaAgainstParent: delta))
+      print("Initialized empty ckstore store in \(target)")
     }
   }
 }

@@ -19,36 +19,34 @@ extension Ckstore {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-      try reportingErrors {
-        let store = try storeOptions.open()
-        let start = try store.resolve(revision)
-        let commits = try store.history(from: start.id, limit: n ?? .max)
-        let refs = try store.decorations()
-        if output.json {
-          try printJSON(
-            commits.map { CommitJSON($0, pruned: store.isPruned($0.id), refs: refs[$0.id] ?? []) })
-          return
+      let store = try storeOptions.open()
+      let start = try store.resolve(revision)
+      let commits = try store.history(from: start.id, limit: n ?? .max)
+      let refs = try store.decorations()
+      if output.json {
+        try printJSON(
+          commits.map { CommitJSON($0, pruned: store.isPruned($0.id), refs: refs[$0.id] ?? []) })
+        return
+      }
+      for c in commits {
+        let pruned = store.isPruned(c.id) ? " [pruned]" : ""
+        let decoration = refs[c.id].map { " (" + $0.joined(separator: ", ") + ")" } ?? ""
+        if oneline {
+          let parts = [
+            c.id.short + decoration, "step-\(c.step)", Format.metrics(c.metrics),
+            "+" + Format.bytes(c.addedBytes), c.message,
+          ].filter { !$0.isEmpty }
+          print(parts.joined(separator: "  ") + pruned)
+          continue
         }
-        for c in commits {
-          let pruned = store.isPruned(c.id) ? " [pruned]" : ""
-          let decoration = refs[c.id].map { " (" + $0.joined(separator: ", ") + ")" } ?? ""
-          if oneline {
-            let parts = [
-              c.id.short + decoration, "step-\(c.step)", Format.metrics(c.metrics),
-              "+" + Format.bytes(c.addedBytes), c.message,
-            ].filter { !$0.isEmpty }
-            print(parts.joined(separator: "  ") + pruned)
-            continue
-          }
-          print("commit \(c.id.hex)\(decoration)\(pruned)")
-          print("step:    \(c.step)")
-          print("date:    \(Format.time(c.time))")
-          if !c.metrics.isEmpty { print("metrics: \(Format.metrics(c.metrics))") }
-          print(
-            "size:    \(Format.bytes(c.logicalBytes)) logical, \(Format.bytes(c.addedBytes)) added")
-          if !c.message.isEmpty { print("\n    \(c.message)") }
-          print("")
-        }
+        print("commit \(c.id.hex)\(decoration)\(pruned)")
+        print("step:    \(c.step)")
+        print("date:    \(Format.time(c.time))")
+        if !c.metrics.isEmpty { print("metrics: \(Format.metrics(c.metrics))") }
+        print(
+          "size:    \(Format.bytes(c.logicalBytes)) logical, \(Format.bytes(c.addedBytes)) added")
+        if !c.message.isEmpty { print("\n    \(c.message)") }
+        print("")
       }
     }
   }

@@ -14,21 +14,19 @@ extension Ckstore {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-      try reportingErrors {
-        let store = try storeOptions.open()
-        guard let name else {
-          let tags = try store.tags()
-          if output.json {
-            try printJSON(Dictionary(uniqueKeysWithValues: tags.map { ($0.name, $0.id.hex) }))
-          } else {
-            for t in tags { print("\(t.name)  \(t.id.short)") }
-          }
-          return
+      let store = try storeOptions.open()
+      guard let name else {
+        let tags = try store.tags()
+        if output.json {
+          try printJSON(Dictionary(uniqueKeysWithValues: tags.map { ($0.name, $0.id.hex) }))
+        } else {
+          for t in tags { print("\(t.name)  \(t.id.short)") }
         }
-        let c = try store.resolve(revision)
-        try store.createTag(name, at: c.id)
-        print("tag \(name) → \(c.id.short) (step \(c.step))")
+        return
       }
+      let c = try store.resolve(revision)
+      try store.createTag(name, at: c.id)
+      print("tag \(name) → \(c.id.short) (step \(c.step))")
     }
   }
 
@@ -45,36 +43,33 @@ extension Ckstore {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-      try reportingErrors {
-        let store = try storeOptions.open()
-        guard let name else {
-          let current = try store.currentBranch()
-          let branches = try store.branches()
-          if output.json {
-            struct Entry: Encodable {
-              var name: String
-              var head: String
-              var current: Bool
-            }
-            try printJSON(
-              branches.map { Entry(name: $0.name, head: $0.id.hex, current: $0.name == current) })
-          } else {
-            for b in branches { print("\(b.name == current ? "*" : " ") \(b.name)  \(b.id.short)") }
+      let store = try storeOptions.open()
+      guard let name else {
+        let current = try store.currentBranch()
+        let branches = try store.branches()
+        if output.json {
+          struct Entry: Encodable {
+            var name: String
+            var head: String
+            var current: Bool
           }
-          return
+          try printJSON(
+            branches.map { Entry(name: $0.name, head: $0.id.hex, current: $0.name == current) })
+        } else {
+          for b in branches { print("\(b.name == current ? "*" : " ") \(b.name)  \(b.id.short)") }
         }
-        if try store.head(of: name) == nil {
-          let c = try store.resolve(revision)
-          try store.createBranch(name, at: c.id)
-          print("branch \(name) → \(c.id.short) (step \(c.step))")
-        } else if !switchTo {
-          throw StoreError(.invalidArgument, "branch '\(name)' already exists")
-        }
-        if switchTo {
-          try store.checkout(branch: name)
-          print("switched to \(name)")
-        }
+        return
       }
+      if try store.head(of: name) == nil {
+        let c = try store.resolve(revision)
+        try store.createBranch(name, at: c.id, switchingTo: switchTo)
+        print("branch \(name) → \(c.id.short) (step \(c.step))")
+      } else if switchTo {
+        try store.checkout(branch: name)
+      } else {
+        throw StoreError(.invalidArgument, "branch '\(name)' already exists")
+      }
+      if switchTo { print("switched to \(name)") }
     }
   }
 
@@ -87,37 +82,35 @@ extension Ckstore {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-      try reportingErrors {
-        let store = try storeOptions.open()
-        let s = try store.stats()
-        if output.json {
-          struct StatsJSON: Encodable {
-            var stats: StoreStats
-            var dedupRatio: Double
-            var compressionRatio: Double
-            var storedBytesPerCommit: Double
-          }
-          let kept = max(1, s.commits - s.prunedCommits)
-          try printJSON(
-            StatsJSON(
-              stats: s, dedupRatio: s.dedupRatio, compressionRatio: s.compressionRatio,
-              storedBytesPerCommit: Double(s.storedBytes) / Double(kept)))
-          return
+      let store = try storeOptions.open()
+      let s = try store.stats()
+      if output.json {
+        struct StatsJSON: Encodable {
+          var stats: StoreStats
+          var dedupRatio: Double
+          var compressionRatio: Double
+          var storedBytesPerCommit: Double
         }
-        print(
-          Format.table([
-            ["commits", "\(s.commits) (\(s.prunedCommits) pruned)"],
-            [
-              "objects",
-              "\(s.chunkObjects) chunks, \(s.treeObjects) trees, \(s.commitObjects) commits",
-            ],
-            ["logical", Format.bytes(s.logicalBytes) + " (tensor bytes of commits with data)"],
-            ["unique", Format.bytes(s.uniqueBytes) + " (distinct chunk bytes)"],
-            ["stored", Format.bytes(s.storedBytes) + " on disk"],
-            ["dedup", String(format: "%.2fx", s.dedupRatio)],
-            ["compression", String(format: "%.2fx", s.compressionRatio)],
-          ]))
+        let kept = max(1, s.commits - s.prunedCommits)
+        try printJSON(
+          StatsJSON(
+            stats: s, dedupRatio: s.dedupRatio, compressionRatio: s.compressionRatio,
+            storedBytesPerCommit: Double(s.storedBytes) / Double(kept)))
+        return
       }
+      print(
+        Format.table([
+          ["commits", "\(s.commits) (\(s.prunedCommits) pruned)"],
+          [
+            "objects",
+            "\(s.chunkObjects) chunks, \(s.treeObjects) trees, \(s.commitObjects) commits",
+          ],
+          ["logical", Format.bytes(s.logicalBytes) + " (tensor bytes of commits with data)"],
+          ["unique", Format.bytes(s.uniqueBytes) + " (distinct chunk bytes)"],
+          ["stored", Format.bytes(s.storedBytes) + " on disk"],
+          ["dedup", String(format: "%.2fx", s.dedupRatio)],
+          ["compression", String(format: "%.2fx", s.compressionRatio)],
+        ]))
     }
   }
 }

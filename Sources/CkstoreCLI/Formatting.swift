@@ -76,14 +76,14 @@ final class Progress: @unchecked Sendable {
       guard Date().timeIntervalSince(lastDraw) > 0.1 || done == total else { return }
       lastDraw = Date()
       // \r then "erase to end of line": a shorter line never leaves characters of a longer one.
-      writeStandardError("\r\(describe(fraction, done, total))\u{1B}[K")
-      if done == total { writeStandardError("\n") }
+      StandardError.write("\r\(describe(fraction, done, total))\u{1B}[K")
+      if done == total { StandardError.write("\n") }
     } else {
       // Short work prints nothing; long work a line per tenth done.
       let tenth = Int(fraction * 10)
       guard tenth > lastTenth, Date().timeIntervalSince(start) > 1 else { return }
       lastTenth = tenth
-      writeStandardError(describe(fraction, done, total) + "\n")
+      StandardError.write(describe(fraction, done, total) + "\n")
     }
   }
 
@@ -96,16 +96,5 @@ final class Progress: @unchecked Sendable {
     return "\(label) \(Format.bytes(bytes)) / \(Format.bytes(totalBytes)) "
       + String(format: "%.0f MB/s", rate / 1e6)
       + (done == total ? "" : String(format: " ETA %.0fs", eta))
-  }
-}
-
-/// Writes to stderr with write(2): never traps (FileHandle does when stderr is unwritable), and a
-/// failure to write a diagnostic is not worth failing the command for.
-func writeStandardError(_ text: String) {
-  var bytes = Array(text.utf8)[...]
-  while !bytes.isEmpty {
-    let n = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-    if n <= 0 { return }
-    bytes = bytes.dropFirst(n)
   }
 }

@@ -34,17 +34,6 @@ struct OutputOptions: ParsableArguments {
   var json = false
 }
 
-/// Runs a command body, turning store errors into `ckstore: error: …` on stderr and exit code 2
-/// (exit 1 is reserved for "differences found", as diff(1) does).
-func reportingErrors(_ body: () throws -> Void) throws {
-  do {
-    try body()
-  } catch let error as StoreError {
-    FileHandle.standardError.write(Data("ckstore: error: \(error.message)\n".utf8))
-    throw ExitCode(2)
-  }
-}
-
 /// Prints a Codable value as pretty, key-sorted JSON.
 func printJSON<T: Encodable>(_ value: T) throws {
   let encoder = JSONEncoder()

@@ -15,27 +15,39 @@ enum CLI {
 
   static var binary: URL { CkstoreBinary.url }
 
+  /// Runs `ckstore ARGUMENTS`; `stdoutPath`/`stderrPath` send that stream to a file (such as
+  /// /dev/full) instead of the captured pipe.
   static func run(
-    _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil
+    _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
+    stdoutPath: String? = nil, stderrPath: String? = nil
   ) throws -> Result {
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
     process.environment = CkstoreBinary.environment(adding: environment)
     if let directory { process.currentDirectoryURL = directory }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
+    // A stream sent to a file gets no pipe: an unused pipe's write end would stay open here and
+    // its drain would never see end-of-file.
+    let out = stdoutPath == nil ? Pipe() : nil
+    let err = stderrPath == nil ? Pipe() : nil
+    process.standardOutput = try out.map { $0 as Any } ?? sink(stdoutPath!)
+    process.standardError = try err.map { $0 as Any } ?? sink(stderrPath!)
     try process.run()
     // Both pipes are drained at once (a crash report on stderr can fill its pipe while stdout is
     // still open), with read(2) retried on EINTR: FileHandle.readDataToEndOfFile traps on it.
-    let errData = Drain(err.fileHandleForReading.fileDescriptor)
-    let outData = drain(out.fileHandleForReading.fileDescriptor)
+    let errData = err.map { Drain($0.fileHandleForReading.fileDescriptor) }
+    let outData = out.map { drain($0.fileHandleForReading.fileDescriptor) } ?? []
     process.waitUntilExit()
     return Result(
       status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-      stderr: String(decoding: errData.wait(), as: UTF8.self))
+      stderr: String(decoding: errData?.wait() ?? [], as: UTF8.self))
+  }
+
+  private static func sink(_ path: String) throws -> FileHandle {
+    guard let handle = FileHandle(forWritingAtPath: path) else {
+      throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+    }
+    return handle
   }
 
   /// Reads a descriptor to its end, retrying interrupted reads.

@@ -26,6 +26,16 @@ final class Sandbox {
     }
   }
 
+  private init(copying other: Sandbox) throws {
+    dir = URL(fileURLWithPath: NSTemporaryDirectory())
+      .appendingPathComponent("ckstore-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: other.store, toPath: store)
+  }
+
+  /// A new sandbox holding a copy of this one's store (not its other files).
+  func copy() throws -> Sandbox { try Sandbox(copying: self) }
+
   deinit { try? FileManager.default.removeItem(at: dir) }
 
   /// A path inside the sandbox.

@@ -46,18 +46,6 @@ extension Ckstore {
       }
     }
 
-    func run() throws {
-      try reportingErrors {
-        do {
-          try train()
-        } catch let error as CheckpointError {
-          throw StoreError(.invalidArgument, error.description)
-        } catch let error as EngineError {
-          throw StoreError(.invalidArgument, "\(error)")
-        }
-      }
-    }
-
     /// The store named by --store, $CKSTORE_DIR or discovery; created (at the named path, else
     /// ./.ckstore) when there is none, so a first run needs no `init`.
     private func openOrCreateStore() throws -> Store {
@@ -69,7 +57,7 @@ extension Ckstore {
       return try Store.create(at: path)
     }
 
-    private func train() throws {
+    func run() throws {
       let store = try openOrCreateStore()
       let generator = RandomGenerator(seed: seed)
       let task: any TrainingTask =
