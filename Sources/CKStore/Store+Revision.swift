@@ -46,7 +46,7 @@ extension Store {
     }
     let lower = revision.lowercased()
     if lower.count >= 4, lower.utf8.allSatisfy({ ObjectID.nibble($0) != nil }) {
-      let candidates = try objects.ids(withPrefix: lower).filter {
+      let candidates = objects.ids(withPrefix: lower).filter {
         (try? objects.header($0).kind) == .commit
       }
       if candidates.count == 1 { return try commit(candidates[0]) }

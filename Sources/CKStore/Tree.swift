@@ -76,6 +76,17 @@ struct Tree: Equatable {
         let byteCount = try r.size()
         let chunkBytes = try r.size()
         let chunkCount = Int(try r.u32())
+        // Checked by arithmetic before `isConsistent`, which lists the chunk ranges: a damaged
+        // entry must neither make it list 2^40 ranges nor overflow computing the last one.
+        let expectedChunks =
+          chunkBytes == 0 ? 0 : byteCount / chunkBytes + (byteCount % chunkBytes == 0 ? 0 : 1)
+        guard chunkCount == expectedChunks,
+          !chunkBytes.multipliedReportingOverflow(by: expectedChunks).overflow
+        else {
+          throw corrupt(
+            "tensor '\(key)' lists \(chunkCount) chunks for \(byteCount) bytes in chunks of "
+              + "\(chunkBytes)")
+        }
         var chunks: [ObjectID] = []
         for _ in 0..<chunkCount { chunks.append(try r.id()) }
         let info = TensorInfo(
