@@ -61,7 +61,7 @@ enum _GEMM {
 
     init(m: Int, n: Int, k: Int, a: _MatrixView, b: _MatrixView) {
       // A transposed A is read one column (6 rows) per k step: fine while it stays in cache.
-      packA = m * k > (a.colStride == 1 ? 4 : 1) * inPlaceLimit
+      packA = m * k >= (a.colStride == 1 ? 16 : 4) * inPlaceLimit
       // The kernel needs 16 consecutive floats of B per k step, so a transposed B is packed; so
       // is one with rows over 256 bytes apart: its k rows fall in a few L1 sets and evict each
       // other (N = 256 ran at a third of the packed speed).

@@ -21,50 +21,35 @@ func _biasActivation<Op: _UnaryOp, Grad: _UnaryOp>(
   precondition(
     bias.rank == 1 && y.rank >= 1 && y.shape[y.rank - 1] == bias.count,
     "bias \(bias.shape) does not match the last axis of \(y.shape)")
-  let out = _rowwise(y, bias) { x, b in Op.apply(x + b) }
+  let n = bias.count
+  let rows = n == 0 ? 0 : y.count / n
+  let grain = max(1, _elementwiseGrain / max(n, 1))
+  let (py, pb) = (_SendablePointer(y.storage.base), _SendablePointer(bias.storage.base))
+  // The loops are written out here rather than passed as closures: a closure call per element
+  // kept them scalar and made this op a third of a transformer step.
+  let out = Tensor(shape: y.shape) { o in
+    let po = _SendablePointer(o)
+    _parallelRanges(rows, grain: grain) { r in
+      for i in r {
+        let (yi, oi) = (py.p + i * n, po.p + i * n)
+        for j in 0..<n { oi[j] = Op.apply(yi[j] + pb.p[j]) }
+      }
+    }
+  }
   guard let tape = _activeTape(y, bias) else { return out }
   let biasShape = bias.shape
   return tape._append(out, inputs: [y, bias]) { g in
-    let pre = _rowwise3(y, bias, g) { x, b, gi in gi * Grad.apply(x + b) }
+    let pg = _SendablePointer(g.storage.base)
+    let pre = Tensor(shape: g.shape) { o in
+      let po = _SendablePointer(o)
+      _parallelRanges(rows, grain: grain) { r in
+        for i in r {
+          let (yi, gi, oi) = (py.p + i * n, pg.p + i * n, po.p + i * n)
+          for j in 0..<n { oi[j] = gi[j] * Grad.apply(yi[j] + pb.p[j]) }
+        }
+      }
+    }
     return [pre, pre._sumTo(biasShape)]
-  }
-}
-
-/// `f(x[i, j], v[j])` for every row i of `x`, rows split across threads.
-@inline(__always)
-func _rowwise(_ x: Tensor, _ v: Tensor, _ f: @escaping @Sendable (Float, Float) -> Float) -> Tensor
-{
-  let n = v.count
-  let rows = n == 0 ? 0 : x.count / n
-  let (px, pv) = (_SendablePointer(x.storage.base), _SendablePointer(v.storage.base))
-  return Tensor(shape: x.shape) { o in
-    let po = _SendablePointer(o)
-    _parallelRanges(rows, grain: max(1, _elementwiseGrain / max(n, 1))) { r in
-      for i in r {
-        let (xi, oi) = (px.p + i * n, po.p + i * n)
-        for j in 0..<n { oi[j] = f(xi[j], pv.p[j]) }
-      }
-    }
-  }
-}
-
-/// `f(x[i, j], v[j], w[i, j])` for every row i, rows split across threads (`w` has x's shape).
-@inline(__always)
-func _rowwise3(
-  _ x: Tensor, _ v: Tensor, _ w: Tensor, _ f: @escaping @Sendable (Float, Float, Float) -> Float
-) -> Tensor {
-  let n = v.count
-  let rows = n == 0 ? 0 : x.count / n
-  let (px, pv) = (_SendablePointer(x.storage.base), _SendablePointer(v.storage.base))
-  let pw = _SendablePointer(w.storage.base)
-  return Tensor(shape: x.shape) { o in
-    let po = _SendablePointer(o)
-    _parallelRanges(rows, grain: max(1, _elementwiseGrain / max(n, 1))) { r in
-      for i in r {
-        let (xi, wi, oi) = (px.p + i * n, pw.p + i * n, po.p + i * n)
-        for j in 0..<n { oi[j] = f(xi[j], pv.p[j], wi[j]) }
-      }
-    }
   }
 }
 
