@@ -39,6 +39,8 @@ func _biasActivation<Op: _UnaryOp, Grad: _UnaryOp>(
   guard let tape = _activeTape(y, bias) else { return out }
   let biasShape = bias.shape
   return tape._append(out, inputs: [y, bias]) { g in
+    // Pointers taken from the captured tensors, which keep their storage alive until now.
+    let (py, pb) = (_SendablePointer(y.storage.base), _SendablePointer(bias.storage.base))
     let pg = _SendablePointer(g.storage.base)
     let pre = Tensor(shape: g.shape) { o in
       let po = _SendablePointer(o)
