@@ -68,5 +68,30 @@ extension EngineTests {
       }
       CKEngine.threadCount = 2
     }
+
+    /// Layer norm splits rows (forward, dx) and columns (dgamma, dbeta) across threads; on a
+    /// shape large enough to be split, 1 and 2 threads give the same bits.
+    @Test func layerNormIsBitIdenticalOnOneAndTwoThreads() {
+      let gen = RandomGenerator(seed: 24)
+      let x = randomTensor([4096, 64], gen)
+      let gamma = randomTensor([64], gen)
+      let beta = randomTensor([64], gen)
+      let r = randomTensor([4096, 64], gen)
+      func run() -> [Tensor] {
+        let tape = GradientTape()
+        let ws = [x, gamma, beta].map { tape.watch($0) }
+        var y = Tensor(0)
+        let loss = tape.record {
+          y = layerNorm(ws[0], gamma: ws[1], beta: ws[2])
+          return (y * r).sum()
+        }
+        return [y] + tape.gradient(of: loss, wrt: ws)
+      }
+      CKEngine.threadCount = 1
+      let one = run()
+      CKEngine.threadCount = 2
+      let two = run()
+      #expect(zip(one, two).allSatisfy { $0.bitwiseEquals($1) })
+    }
   }
 }
