@@ -3,11 +3,12 @@ import CKEngine
 import Dispatch
 import Foundation
 
-/// `ckbench engine-gemm`: GEMM throughput of the engine next to a naive loop, 1 and 2 threads.
+/// `ckbench engine-gemm`: GEMM throughput of the engine next to a naive loop and NumPy's matmul
+/// measured in the same run, 1 and 2 threads.
 struct EngineGEMM: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "engine-gemm",
-    abstract: "GEMM GFLOP/s: square sizes and the digits-model shapes, 1 and 2 threads.")
+    abstract: "GEMM GFLOP/s: square sizes and the training shapes, 1 and 2 threads, next to NumPy.")
 
   @Option(help: "Square sizes to measure.")
   var sizes: [Int] = [256, 512, 1024, 2048]
@@ -20,6 +21,12 @@ struct EngineGEMM: ParsableCommand {
 
   @Flag(help: "Use the portable Swift SIMD16 micro-kernel instead of the AVX2/FMA one.")
   var swiftKernel = false
+
+  @Option(help: "Python interpreter for the NumPy baseline (skipped when NumPy is not importable).")
+  var python = "python3"
+
+  @Flag(help: "Skip the NumPy baseline.")
+  var noNumpy = false
 
   func run() throws {
     CKEngine.useNativeKernel = !swiftKernel
@@ -36,11 +43,22 @@ struct EngineGEMM: ParsableCommand {
       ("digits bwd hᵀ·dY", 64, 10, 32, true, false),
       ("digits bwd xᵀ·dH", 64, 64, 32, true, false),
     ]
+    // The transformer of `engine-train` (2048 tokens, width 64, MLP 256, 4 heads of 16): dense
+    // layers forward and backward, and one (batch, head) slice of attention.
+    shapes += [
+      ("tf dense x·W", 2048, 64, 64, false, false),
+      ("tf mlp x·W1", 2048, 256, 64, false, false),
+      ("tf mlp h·W2", 2048, 64, 256, false, false),
+      ("tf bwd dY·W1ᵀ", 2048, 64, 256, false, true),
+      ("tf bwd xᵀ·dY", 64, 256, 2048, true, false),
+      ("tf bwd hᵀ·dY", 256, 64, 2048, true, false),
+      ("tf attn q·kᵀ", 64, 64, 16, false, true),
+      ("tf attn p·v", 64, 16, 64, false, false),
+      ("tf attn pᵀ·dO", 64, 16, 64, true, false),
+    ]
     print("GFLOP/s from wall time; in brackets from process CPU time ÷ threads (what an otherwise")
     print("idle machine would give, when other processes share the cores)")
-    print(
-      pad("shape", 22) + pad("M×N×K", 16) + pad("1 thread", 16) + pad("2 threads", 16)
-        + "naive (1 thread)")
+    var rows: [(label: String, dims: String, engine: [String], wall2: Double, naive: String)] = []
     for (label, m, n, k, ta, tb) in shapes {
       let gen = RandomGenerator(seed: 1)
       let a = Initializer.normal(standardDeviation: 1).make(
@@ -52,6 +70,7 @@ struct EngineGEMM: ParsableCommand {
       // Small products are timed in batches so that each sample is well above clock resolution.
       let inner = max(1, (1 << 24) / (m * n * k))
       var results: [String] = []
+      var wall2 = 0.0
       for threads in [1, 2] {
         CKEngine.threadCount = threads
         let (wall, cpu) = medianWallAndCPU(reps) {
@@ -60,10 +79,9 @@ struct EngineGEMM: ParsableCommand {
         let perCall = (wall: wall / Double(inner), cpu: cpu / Double(inner))
         // Below the engine's threading threshold a product runs on one thread whatever the setting.
         let used = m * n * k >= 1 << 21 ? threads : 1
+        wall2 = flops / perCall.wall / 1e9
         results.append(
-          String(
-            format: "%.1f [%.1f]", flops / perCall.wall / 1e9,
-            flops / (perCall.cpu / Double(used)) / 1e9))
+          String(format: "%.1f [%.1f]", wall2, flops / (perCall.cpu / Double(used)) / 1e9))
       }
       var naive = "-"
       if max(m, n, k) <= naiveLimit {
@@ -73,9 +91,33 @@ struct EngineGEMM: ParsableCommand {
           } / Double(inner)
         naive = String(format: "%.2f", flops / t / 1e9)
       }
-      print(
-        pad(label, 22) + pad("\(m)×\(n)×\(k)", 16) + pad(results[0], 16) + pad(results[1], 16)
-          + naive)
+      rows.append((label, "\(m)×\(n)×\(k)", results, wall2, naive))
+    }
+    var numpy: NumPyBaseline? = nil
+    if noNumpy {
+      print("NumPy baseline: skipped (--no-numpy)")
+    } else {
+      let specs = shapes.map { NumPyBaseline.Shape(m: $0.1, n: $0.2, k: $0.3, ta: $0.4, tb: $0.5) }
+      switch NumPyBaseline.measure(python: python, shapes: specs, threads: 2, repeats: repeats) {
+      case .success(let baseline):
+        numpy = baseline
+        print("NumPy baseline (same run, OPENBLAS_NUM_THREADS=2): \(baseline.blas)")
+      case .failure(let why):
+        print("NumPy baseline: skipped (\(why.reason))")
+      }
+    }
+    print(
+      pad("shape", 22) + pad("M×N×K", 16) + pad("1 thread", 16) + pad("2 threads", 16)
+        + pad("naive", 8) + (numpy == nil ? "" : pad("NumPy 2 thr", 16) + "engine÷NumPy"))
+    for (i, row) in rows.enumerated() {
+      var line =
+        pad(row.label, 22) + pad(row.dims, 16) + pad(row.engine[0], 16) + pad(row.engine[1], 16)
+        + pad(row.naive, 8)
+      if let f = numpy?.gflops[i] {
+        line += pad(String(format: "%.1f [%.1f]", f.wall, f.cpu), 16)
+        line += String(format: "%.2f", row.wall2 / f.wall)
+      }
+      print(line)
     }
     CKEngine.threadCount = 2
     CKEngine.useNativeKernel = true

@@ -32,14 +32,19 @@ struct EngineTraining: ParsableCommand {
           + pad(String(format: "%.1f µs/step", step * 1e6), 14)
           + String(format: "%.0f examples/s (thread CPU time %.1f µs/step)", 32 / step, cpu * 1e6))
     }
+    var census = ""
     for threads in self.threads {
       CKEngine.threadCount = threads
-      let (step, tokens) = transformerStepSeconds()
+      let (step, cpu, tokens, subnormals) = transformerStepSeconds()
+      census = subnormals
       print(
         pad("transformer 2×(w64,h4), batch 32×64 tokens", 44) + pad("\(threads)", 9)
           + pad(String(format: "%.2f ms/step", step * 1e3), 14)
-          + String(format: "%.0f tokens/s", Double(tokens) / step))
+          + String(
+            format: "%.0f tokens/s (process CPU time %.2f ms/step, %.0f tokens per CPU-second)",
+            Double(tokens) / step, cpu * 1e3, Double(tokens) / cpu))
     }
+    if !census.isEmpty { print("subnormal floats after the transformer steps: \(census)") }
     CKEngine.threadCount = 2
   }
 
@@ -74,8 +79,9 @@ struct EngineTraining: ParsableCommand {
     return (total / Double(digitsSteps), cpuTimes[cpuTimes.count / 2] / Double(digitsSteps))
   }
 
-  /// Median time of one transformer training step and the tokens it processes.
-  func transformerStepSeconds() -> (Double, Int) {
+  /// Median wall and process CPU time of one transformer training step, the tokens it processes,
+  /// and a census of subnormal numbers in the last step's gradients and in the Adam moments.
+  func transformerStepSeconds() -> (Double, Double, Int, String) {
     let (batch, length, vocab) = (32, 64, 64)
     let g = RandomGenerator(seed: 0)
     let lm = TransformerLM(
@@ -87,16 +93,26 @@ struct EngineTraining: ParsableCommand {
     let targets = try! IntTensor(
       shape: [batch * length],
       scalars: (0..<(batch * length)).map { _ in Int32(g.nextInt(below: vocab)) })
-    let total = medianSeconds(repeats) {
+    var gradients: [String: Tensor] = [:]
+    let (total, cpu) = medianWallAndCPU(repeats) {
       for _ in 0..<transformerSteps {
         let tape = GradientTape()
         let loss = tape.record {
           softmaxCrossEntropy(logits: lm(ids).reshaped([batch * length, vocab]), labels: targets)
         }
-        try! opt.update(lm, gradients: tape.gradients(of: loss, for: lm))
+        gradients = tape.gradients(of: loss, for: lm)
+        try! opt.update(lm, gradients: gradients)
       }
     }
-    return (total / Double(transformerSteps), batch * length)
+    let census = [
+      ("gradients", Array(gradients.values)), ("Adam moments", opt.stateTensors().map(\.tensor)),
+    ].map { name, tensors in
+      let all = tensors.reduce(0) { $0 + $1.count }
+      let sub = tensors.reduce(0) { $0 + $1.scalars.lazy.filter(\.isSubnormal).count }
+      return "\(name) \(sub) of \(all)"
+    }
+    let steps = Double(transformerSteps)
+    return (total / steps, cpu / steps, batch * length, census.joined(separator: ", "))
   }
 }
 

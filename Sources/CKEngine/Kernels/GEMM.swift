@@ -33,11 +33,16 @@ struct _MatrixView: @unchecked Sendable {
   }
 }
 
-/// Single-precision GEMM, BLIS style: C (+)= A·B with packed panels, a 6×16 register micro-kernel,
-/// cache blocking (`kc` for L1, `mc` for L2, `nc` for L3) and a split of C across threads.
+/// Single-precision GEMM, BLIS style: C (+)= A·B with a 6×16 register micro-kernel, cache
+/// blocking (`kc` for L1, `mc` for L2, `nc` for L3) and a split of C across threads.
 ///
-/// Every C element is an unbroken chain of multiply-adds over k in increasing order, whatever the
-/// thread count or the tile it falls in, so results are bit-identical with 1 or 2 threads.
+/// Large operands are packed into contiguous panels; small ones (the shapes training uses:
+/// K or N of 10–256) are read in place by the strided micro-kernel, because packing them cost as
+/// much as the multiply. Only edge tiles (fewer than 6 rows or 16 columns) are copied then.
+///
+/// Every C element is an unbroken chain of fused multiply-adds over k in increasing order, whatever
+/// the thread count, the tile it falls in or whether its operands were packed, so results are
+/// bit-identical with 1 or 2 threads and between the packed and in-place paths.
 enum _GEMM {
   static let mr = 6
   static let nr = 16
@@ -46,6 +51,23 @@ enum _GEMM {
   static let nc = 3072
   /// Below this many multiply-adds a second thread costs more than it saves.
   static let parallelThreshold = 1 << 21
+  /// Operands up to this many floats (256 KiB, half of this machine's L2) are read in place.
+  static let inPlaceLimit = 1 << 16
+
+  /// Which operands a product packs.
+  struct Plan {
+    let packA: Bool
+    let packB: Bool
+
+    init(m: Int, n: Int, k: Int, a: _MatrixView, b: _MatrixView) {
+      // A transposed A is read one column (6 rows) per k step: fine while it stays in cache.
+      packA = m * k >= (a.colStride == 1 ? 16 : 4) * inPlaceLimit
+      // The kernel needs 16 consecutive floats of B per k step, so a transposed B is packed; so
+      // is one with rows over 256 bytes apart: its k rows fall in a few L1 sets and evict each
+      // other (N = 256 ran at a third of the packed speed).
+      packB = b.colStride != 1 || n > 64 || n * k > inPlaceLimit
+    }
+  }
 
   /// C[m×n] = A[m×k]·B[k×n] (`accumulate == false`) or C += A·B. `ldc` is C's row stride.
   static func run(
@@ -58,23 +80,37 @@ enum _GEMM {
       return
     }
     let native = CKEngine.useNativeKernel
+    let plan = Plan(m: m, n: n, k: k, a: a, b: b)
     // One piece per thread: each piece packs its own copy of the shared operand, so cutting
     // finer (to balance load on a shared machine) cost more in packing than it saved.
     let tasks = allowThreads && m * n * k >= parallelThreshold ? CKEngine.threadCount : 1
     if tasks == 1 {
       block(
         rows: 0..<m, cols: 0..<n, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate,
-        native: native)
+        native: native, plan: plan)
       return
     }
+    let cp = _SendablePointer(c)
     if 2 * m >= n {
-      runSharedB(
-        m: m, n: n, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate, native: native,
-        tasks: tasks)
+      if plan.packB {
+        runSharedB(
+          m: m, n: n, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate, native: native,
+          plan: plan, tasks: tasks)
+        return
+      }
+      // A tall C over a small B read in place: split the rows, nothing is shared.
+      let units = (m + mr - 1) / mr
+      _parallelFor(tasks) { t in
+        let lo = min(m, units * t / tasks * mr)
+        let hi = min(m, units * (t + 1) / tasks * mr)
+        if lo >= hi { return }
+        block(
+          rows: lo..<hi, cols: 0..<n, k: k, a: a, b: b, c: cp.p, ldc: ldc,
+          accumulate: accumulate, native: native, plan: plan)
+      }
       return
     }
     // A wide C: split its columns; each thread packs its own copy of the (smaller) A.
-    let cp = _SendablePointer(c)
     let units = (n + nr - 1) / nr
     _parallelFor(tasks) { t in
       let lo = min(n, (units * t / tasks) * nr)
@@ -82,7 +118,7 @@ enum _GEMM {
       if lo >= hi { return }
       block(
         rows: 0..<m, cols: lo..<hi, k: k, a: a, b: b, c: cp.p, ldc: ldc, accumulate: accumulate,
-        native: native)
+        native: native, plan: plan)
     }
   }
 
@@ -90,7 +126,7 @@ enum _GEMM {
   /// pack disjoint panels of B, then each multiplies its rows by the whole packed block.
   static func runSharedB(
     m: Int, n: Int, k: Int, a: _MatrixView, b: _MatrixView, c: UnsafeMutablePointer<Float>,
-    ldc: Int, accumulate: Bool, native: Bool, tasks: Int
+    ldc: Int, accumulate: Bool, native: Bool, plan: Plan, tasks: Int
   ) {
     let kcMax = min(kc, k)
     let ncMax = min(nc, (n + nr - 1) / nr * nr)
@@ -118,13 +154,10 @@ enum _GEMM {
           let lo = min(m, rowUnits * t / tasks * mr)
           let hi = min(m, rowUnits * (t + 1) / tasks * mr)
           if lo >= hi { return }
-          let floats = kcb * min(mc, hi - lo + mr) + mr * nr
-          withUnsafeTemporaryAllocation(byteCount: floats * 4, alignment: 64) { raw in
-            let packA = raw.baseAddress!.bindMemory(to: Float.self, capacity: floats)
+          withScratch(kcb: kcb, packA: plan.packA ? kcb * min(mc, hi - lo + mr) : 0) { s, _ in
             computeBlock(
-              rows: lo..<hi, jc: j0, ncb: ncb, pc: k0, kcb: kcb, a: a, c: cp.p, ldc: ldc,
-              accumulate: acc, native: native, packB: pb.p, packA: packA,
-              edge: packA + (floats - mr * nr))
+              rows: lo..<hi, jc: j0, ncb: ncb, pc: k0, kcb: kcb, a: a, b: b, c: cp.p, ldc: ldc,
+              accumulate: acc, native: native, packedB: pb.p, scratch: s)
           }
         }
         pc += kcb
@@ -133,78 +166,114 @@ enum _GEMM {
     }
   }
 
+  /// Buffers one thread's block needs: packed A (optional) and the edge-tile copies.
+  struct Scratch {
+    let packA: UnsafeMutablePointer<Float>?
+    let edgeA: UnsafeMutablePointer<Float>
+    let edgeB: UnsafeMutablePointer<Float>
+    let edgeC: UnsafeMutablePointer<Float>
+  }
+
+  /// Runs `body` with scratch for `kcb`-deep edge panels and `packA` floats of packed A, plus
+  /// `extra` floats in front (a packed B block); small products get it from the stack.
+  static func withScratch(
+    kcb: Int, packA: Int, extra: Int = 0,
+    _ body: (Scratch, UnsafeMutablePointer<Float>) -> Void
+  ) {
+    let floats = extra + packA + kcb * (mr + nr) + mr * nr
+    withUnsafeTemporaryAllocation(byteCount: floats * 4, alignment: 64) { raw in
+      let base = raw.baseAddress!.bindMemory(to: Float.self, capacity: floats)
+      let p = base + extra
+      let s = Scratch(
+        packA: packA > 0 ? p : nil, edgeA: p + packA, edgeB: p + packA + kcb * mr,
+        edgeC: p + packA + kcb * (mr + nr))
+      body(s, base)
+    }
+  }
+
   /// One thread's share: the C block `rows × cols`, looping nc → kc → mc → micro-tiles.
   static func block(
     rows: Range<Int>, cols: Range<Int>, k: Int, a: _MatrixView, b: _MatrixView,
-    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, native: Bool
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, native: Bool, plan: Plan
   ) {
     let kcMax = min(kc, k)
     let ncMax = min(nc, (cols.count + nr - 1) / nr * nr)
     let mcMax = min(mc, (rows.count + mr - 1) / mr * mr)
-    // One scratch block for the packed panels and the edge tile; small products (the digits
-    // model) get it from the stack instead of malloc.
-    let floats = kcMax * ncMax + kcMax * mcMax + mr * nr
-    withUnsafeTemporaryAllocation(byteCount: floats * 4, alignment: 64) { raw in
-      let base = raw.baseAddress!.bindMemory(to: Float.self, capacity: floats)
-      blockLoop(
-        rows: rows, cols: cols, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate,
-        native: native, packB: base, packA: base + kcMax * ncMax,
-        edge: base + kcMax * ncMax + kcMax * mcMax)
-    }
-  }
-
-  /// The loops of `block` over scratch buffers it provides.
-  static func blockLoop(
-    rows: Range<Int>, cols: Range<Int>, k: Int, a: _MatrixView, b: _MatrixView,
-    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, native: Bool,
-    packB: UnsafeMutablePointer<Float>, packA: UnsafeMutablePointer<Float>,
-    edge: UnsafeMutablePointer<Float>
-  ) {
-    var jc = cols.lowerBound
-    while jc < cols.upperBound {
-      let ncb = min(nc, cols.upperBound - jc)
-      var pc = 0
-      while pc < k {
-        let kcb = min(kc, k - pc)
-        packPanelsB(b, k0: pc, kcb: kcb, j0: jc, ncb: ncb, into: packB)
-        computeBlock(
-          rows: rows, jc: jc, ncb: ncb, pc: pc, kcb: kcb, a: a, c: c, ldc: ldc,
-          accumulate: accumulate || pc > 0, native: native, packB: packB, packA: packA, edge: edge)
-        pc += kcb
+    let packBFloats = plan.packB ? kcMax * ncMax : 0
+    withScratch(kcb: kcMax, packA: plan.packA ? kcMax * mcMax : 0, extra: packBFloats) {
+      s, packB in
+      var jc = cols.lowerBound
+      while jc < cols.upperBound {
+        let ncb = min(nc, cols.upperBound - jc)
+        var pc = 0
+        while pc < k {
+          let kcb = min(kc, k - pc)
+          if plan.packB { packPanelsB(b, k0: pc, kcb: kcb, j0: jc, ncb: ncb, into: packB) }
+          computeBlock(
+            rows: rows, jc: jc, ncb: ncb, pc: pc, kcb: kcb, a: a, b: b, c: c, ldc: ldc,
+            accumulate: accumulate || pc > 0, native: native,
+            packedB: plan.packB ? packB : nil, scratch: s)
+          pc += kcb
+        }
+        jc += ncb
       }
-      jc += ncb
     }
   }
 
-  /// C[rows, jc..<jc+ncb] (+)= A[rows, pc..<pc+kcb] · (packed B block): packs A `mc` rows at a
-  /// time and runs the micro-kernel over every tile.
+  /// C[rows, jc..<jc+ncb] (+)= A[rows, pc..<pc+kcb] · B[pc..<pc+kcb, jc..<jc+ncb], with B from
+  /// `packedB` (the packed block) or read in place, and A packed `mc` rows at a time when
+  /// `scratch.packA` is given or read in place.
   static func computeBlock(
-    rows: Range<Int>, jc: Int, ncb: Int, pc: Int, kcb: Int, a: _MatrixView,
+    rows: Range<Int>, jc: Int, ncb: Int, pc: Int, kcb: Int, a: _MatrixView, b: _MatrixView,
     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate acc: Bool, native: Bool,
-    packB: UnsafeMutablePointer<Float>, packA: UnsafeMutablePointer<Float>,
-    edge: UnsafeMutablePointer<Float>
+    packedB: UnsafeMutablePointer<Float>?, scratch s: Scratch
   ) {
+    let fullCols = ncb / nr * nr
+    if packedB == nil && fullCols < ncb {
+      packPanelsB(b, k0: pc, kcb: kcb, j0: jc + fullCols, ncb: ncb - fullCols, into: s.edgeB)
+    }
     var ic = rows.lowerBound
     while ic < rows.upperBound {
       let mcb = min(mc, rows.upperBound - ic)
-      packPanelsA(a, i0: ic, mcb: mcb, k0: pc, kcb: kcb, into: packA)
+      let fullRows = mcb / mr * mr
+      if let packA = s.packA {
+        packPanelsA(a, i0: ic, mcb: mcb, k0: pc, kcb: kcb, into: packA)
+      } else if fullRows < mcb {
+        packPanelsA(a, i0: ic + fullRows, mcb: mcb - fullRows, k0: pc, kcb: kcb, into: s.edgeA)
+      }
       var jr = 0
       while jr < ncb {
         let nb = min(nr, ncb - jr)
-        let bp = packB + (jr / nr) * kcb * nr
+        let (bp, bks): (UnsafePointer<Float>, Int)
+        if let packedB {
+          (bp, bks) = (UnsafePointer(packedB + (jr / nr) * kcb * nr), nr)
+        } else if jr < fullCols {
+          (bp, bks) = (b.base + pc * b.rowStride + jc + jr, b.rowStride)
+        } else {
+          (bp, bks) = (UnsafePointer(s.edgeB), nr)
+        }
         var ir = 0
         while ir < mcb {
           let mb = min(mr, mcb - ir)
-          let ap = packA + (ir / mr) * kcb * mr
+          let (ap, ars, aks): (UnsafePointer<Float>, Int, Int)
+          if let packA = s.packA {
+            (ap, ars, aks) = (UnsafePointer(packA + (ir / mr) * kcb * mr), 1, mr)
+          } else if ir < fullRows {
+            let p = a.base + (ic + ir) * a.rowStride + pc * a.colStride
+            (ap, ars, aks) = (p, a.rowStride, a.colStride)
+          } else {
+            (ap, ars, aks) = (UnsafePointer(s.edgeA), 1, mr)
+          }
           let cp = c + (ic + ir) * ldc + jc + jr
           if mb == mr && nb == nr {
-            kernel(kcb, ap, bp, cp, ldc, acc, native)
+            kernel(kcb, ap, ars, aks, bp, bks, cp, ldc, acc, native)
           } else {
             // Partial tile: run the same kernel on a padded copy so the arithmetic matches.
+            let edge = s.edgeC
             if acc {
               for i in 0..<mb { (edge + i * nr).update(from: cp + i * ldc, count: nb) }
             }
-            kernel(kcb, ap, bp, edge, nr, acc, native)
+            kernel(kcb, ap, ars, aks, bp, bks, edge, nr, acc, native)
             for i in 0..<mb { (cp + i * ldc).update(from: edge + i * nr, count: nb) }
           }
           ir += mr
@@ -217,106 +286,24 @@ enum _GEMM {
 
   @inline(__always)
   static func kernel(
-    _ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ native: Bool
+    _ kc: Int, _ a: UnsafePointer<Float>, _ ars: Int, _ aks: Int, _ b: UnsafePointer<Float>,
+    _ bks: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ native: Bool
   ) {
     if native {
-      ck_sgemm_6x16_avx2(kc, a, b, c, ldc, accumulate ? 1 : 0)
+      ck_sgemm_6x16_avx2(kc, a, ars, aks, b, bks, c, ldc, accumulate ? 1 : 0)
     } else {
-      _microKernelSwift(kc, a, b, c, ldc, accumulate)
-    }
-  }
-
-  /// Packs A[i0..<i0+mcb, k0..<k0+kcb] into `mr`-row panels: for each k, `mr` consecutive rows.
-  static func packPanelsA(
-    _ a: _MatrixView, i0: Int, mcb: Int, k0: Int, kcb: Int, into dst: UnsafeMutablePointer<Float>
-  ) {
-    var d = dst
-    var r = 0
-    while r < mcb {
-      let rows = min(mr, mcb - r)
-      if a.colStride == 1 && rows == mr {
-        // Six row streams interleaved: sequential writes, six sequential reads. Pointer steps,
-        // not index arithmetic, so no overflow checks sit in the loop.
-        var s0 = a.base + (i0 + r) * a.rowStride + k0
-        let rs = a.rowStride
-        var o = d
-        for _ in 0..<kcb {
-          o[0] = s0[0]
-          o[1] = s0[rs]
-          o[2] = s0[2 &* rs]
-          o[3] = s0[3 &* rs]
-          o[4] = s0[4 &* rs]
-          o[5] = s0[5 &* rs]
-          o += mr
-          s0 += 1
-        }
-      } else if a.colStride == 1 {
-        for i in 0..<mr {
-          if i < rows {
-            let src = a.base + (i0 + r + i) * a.rowStride + k0
-            for p in 0..<kcb { d[p * mr + i] = src[p] }
-          } else {
-            for p in 0..<kcb { d[p * mr + i] = 0 }
-          }
-        }
-      } else {
-        for p in 0..<kcb {
-          let src = a.base + (i0 + r) * a.rowStride + (k0 + p) * a.colStride
-          for i in 0..<rows { d[p * mr + i] = src[i * a.rowStride] }
-          for i in rows..<mr { d[p * mr + i] = 0 }
-        }
-      }
-      d += kcb * mr
-      r += mr
-    }
-  }
-
-  /// Packs B[k0..<k0+kcb, j0..<j0+ncb] into `nr`-column panels: for each k, `nr` consecutive columns.
-  static func packPanelsB(
-    _ b: _MatrixView, k0: Int, kcb: Int, j0: Int, ncb: Int, into dst: UnsafeMutablePointer<Float>
-  ) {
-    var d = dst
-    var j = 0
-    while j < ncb {
-      let cols = min(nr, ncb - j)
-      if b.colStride == 1 && cols == nr {
-        // A full panel of a row-major B: one 16-wide vector per row of the panel.
-        var src = b.base + k0 * b.rowStride + j0 + j
-        for p in 0..<kcb {
-          UnsafeMutableRawPointer(d + p * nr).storeBytes(
-            of: UnsafeRawPointer(src).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
-          src += b.rowStride
-        }
-      } else if b.colStride == 1 {
-        for p in 0..<kcb {
-          let src = b.base + (k0 + p) * b.rowStride + j0 + j
-          for jj in 0..<cols { d[p * nr + jj] = src[jj] }
-          for jj in cols..<nr { d[p * nr + jj] = 0 }
-        }
-      } else {
-        for jj in 0..<nr {
-          if jj < cols {
-            let src = b.base + k0 * b.rowStride + (j0 + j + jj) * b.colStride
-            for p in 0..<kcb { d[p * nr + jj] = src[p * b.rowStride] }
-          } else {
-            for p in 0..<kcb { d[p * nr + jj] = 0 }
-          }
-        }
-      }
-      d += kcb * nr
-      j += nr
+      _microKernelSwift(kc, a, ars, aks, b, bks, c, ldc, accumulate)
     }
   }
 }
-
-/// The portable micro-kernel: six `SIMD16<Float>` accumulators for a 6×16 tile of C.
+/// The portable micro-kernel: six `SIMD16<Float>` accumulators for a 6×16 tile of C, with the
+/// same strided operands as `ck_sgemm_6x16_avx2`.
 ///
 /// Written with separate multiply and add: `addingProduct` would call `fmaf` on baseline x86-64.
 @inline(__always)
 func _microKernelSwift(
-  _ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-  _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool
+  _ kc: Int, _ a: UnsafePointer<Float>, _ ars: Int, _ aks: Int, _ b: UnsafePointer<Float>,
+  _ bks: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool
 ) {
   typealias V = SIMD16<Float>
   @inline(__always) func load(_ p: UnsafePointer<Float>) -> V {
@@ -336,13 +323,13 @@ func _microKernelSwift(
   for _ in 0..<kc {
     let bv = load(bp)
     c0 += V(repeating: ap[0]) * bv
-    c1 += V(repeating: ap[1]) * bv
-    c2 += V(repeating: ap[2]) * bv
-    c3 += V(repeating: ap[3]) * bv
-    c4 += V(repeating: ap[4]) * bv
-    c5 += V(repeating: ap[5]) * bv
-    ap += 6
-    bp += 16
+    c1 += V(repeating: ap[ars]) * bv
+    c2 += V(repeating: ap[2 &* ars]) * bv
+    c3 += V(repeating: ap[3 &* ars]) * bv
+    c4 += V(repeating: ap[4 &* ars]) * bv
+    c5 += V(repeating: ap[5 &* ars]) * bv
+    ap += aks
+    bp += bks
   }
   @inline(__always) func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)

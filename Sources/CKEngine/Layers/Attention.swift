@@ -1,8 +1,8 @@
 /// Multi-head self-attention over [batch, time, width] inputs, optionally causal.
 ///
 /// Projections `wq`, `wk`, `wv`, `wo` are Dense layers of width × width; heads split the width.
-/// Scores are scaled by 1/√(headWidth); a causal layer adds −1e9 above the diagonal so position t
-/// only attends to positions ≤ t.
+/// Scores are scaled by 1/√(headWidth); a causal layer gives weight exactly 0 above the diagonal
+/// (`scaledSoftmax`) so position t only attends to positions ≤ t.
 public final class MultiHeadSelfAttention: Layer {
   /// Query projection.
   public let wq: Dense
@@ -41,19 +41,10 @@ public final class MultiHeadSelfAttention: Layer {
     let q = split(wq(input))
     let k = split(wk(input))
     let v = split(wv(input))
-    var scores = matmul(q, k, transposeB: true) * (1 / Float(hd).squareRoot())
-    if causal { scores = scores + Self.causalMask(t) }
-    let mixed = matmul(softmax(scores), v)  // [b, heads, t, hd]
+    let scores = matmul(q, k, transposeB: true)
+    let weights = scaledSoftmax(scores, scale: 1 / Float(hd).squareRoot(), causal: causal)
+    let mixed = matmul(weights, v)  // [b, heads, t, hd]
     return wo(mixed.transposed([0, 2, 1, 3]).reshaped([b, t, d]))
-  }
-
-  /// A [t, t] additive mask: 0 on and below the diagonal, −1e9 above.
-  static func causalMask(_ t: Int) -> Tensor {
-    var m = Tensor(shape: [t, t])
-    m.withUnsafeMutableBufferPointer { p in
-      for i in 0..<t { for j in (i + 1)..<max(t, i + 1) { p[i * t + j] = -1e9 } }
-    }
-    return m
   }
 }
 

@@ -48,9 +48,9 @@ public final class Dense: Layer {
 
   /// Applies the layer to `input` [..., inputSize], giving [..., outputSize].
   public func callAsFunction(_ input: Tensor) -> Tensor {
-    var y = matmul(input, weight.value)
-    if let bias { y = y + bias.value }
-    return activation(y)
+    let y = matmul(input, weight.value)
+    guard let bias else { return activation(y) }
+    return _biasActivation(y, bias.value, activation)
   }
 }
 

@@ -1,37 +1,42 @@
 /// Layer normalisation over the last axis: (x − mean) / √(var + ε) · gamma + beta.
 ///
 /// `gamma` and `beta` have the shape of the last axis. Fused forward and backward; the variance is
-/// the biased one (divided by n), as in most frameworks.
+/// the biased one (divided by n), as in most frameworks. Rows are split across threads; the
+/// gradients of gamma and beta, sums over rows, are split by column instead and summed in row
+/// order, so the results do not depend on the thread count.
 public func layerNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float = 1e-5) -> Tensor {
   let n = x.shape[x.rank - 1]
   precondition(
     gamma.shape == [n] && beta.shape == [n],
     "layerNorm: gamma \(gamma.shape), beta \(beta.shape) for \(x.shape)")
   let rows = n == 0 ? 0 : x.count / n
-  let xp = x.storage.base
-  let gp = gamma.storage.base
-  let bp = beta.storage.base
+  let rowGrain = max(1, _elementwiseGrain / max(n, 1))
+  let xp = _SendablePointer(x.storage.base)
+  let gp = _SendablePointer(gamma.storage.base)
+  let bp = _SendablePointer(beta.storage.base)
   let xhat = Tensor(shape: x.shape, repeating: 0)
   let rstd = Tensor(shape: [rows], repeating: 0)
-  let hp = xhat.storage.base
-  let rp = rstd.storage.base
+  let hp = _SendablePointer(xhat.storage.base)
+  let rp = _SendablePointer(rstd.storage.base)
   let out = Tensor(shape: x.shape) { o in
-    for r in 0..<rows {
-      let src = xp + r * n
-      var mean: Float = 0
-      for j in 0..<n { mean += src[j] }
-      mean /= Float(n)
-      var v: Float = 0
-      for j in 0..<n {
-        let d = src[j] - mean
-        v += d * d
-      }
-      let inv = 1 / (v / Float(n) + epsilon).squareRoot()
-      rp[r] = inv
-      for j in 0..<n {
-        let h = (src[j] - mean) * inv
-        hp[r * n + j] = h
-        o[r * n + j] = h * gp[j] + bp[j]
+    let op = _SendablePointer(o)
+    _parallelRanges(rows, grain: rowGrain) { range in
+      for r in range {
+        let (src, h, y) = (xp.p + r * n, hp.p + r * n, op.p + r * n)
+        var mean: Float = 0
+        for j in 0..<n { mean += src[j] }
+        mean /= Float(n)
+        var v: Float = 0
+        for j in 0..<n {
+          let d = src[j] - mean
+          v += d * d
+        }
+        let inv = 1 / (v / Float(n) + epsilon).squareRoot()
+        rp.p[r] = inv
+        for j in 0..<n {
+          h[j] = (src[j] - mean) * inv
+          y[j] = h[j] * gp.p[j] + bp.p[j]
+        }
       }
     }
   }
@@ -39,30 +44,41 @@ public func layerNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float =
     _needs(x, tape) || _needs(gamma, tape) || _needs(beta, tape)
   else { return out }
   return tape._append(out, inputs: [x, gamma, beta]) { g in
-    let gg = g.storage.base
-    let hp = xhat.storage.base
-    let rp = rstd.storage.base
-    let gp = gamma.storage.base
+    let gg = _SendablePointer(g.storage.base)
+    let hp = _SendablePointer(xhat.storage.base)
+    let rp = _SendablePointer(rstd.storage.base)
+    let gp = _SendablePointer(gamma.storage.base)
     let dgamma = Tensor(shape: [n], repeating: 0)
     let dbeta = Tensor(shape: [n], repeating: 0)
-    let dgp = dgamma.storage.base
-    let dbp = dbeta.storage.base
-    let dx = Tensor(shape: x.shape) { d in
+    let dgp = _SendablePointer(dgamma.storage.base)
+    let dbp = _SendablePointer(dbeta.storage.base)
+    _parallelRanges(n, grain: max(1, _elementwiseGrain / max(rows, 1))) { cols in
       for r in 0..<rows {
-        var meanD: Float = 0
-        var meanDH: Float = 0
-        for j in 0..<n {
-          let dh = gg[r * n + j] * gp[j]
-          meanD += dh
-          meanDH += dh * hp[r * n + j]
-          dgp[j] += gg[r * n + j] * hp[r * n + j]
-          dbp[j] += gg[r * n + j]
+        let (gr, h) = (gg.p + r * n, hp.p + r * n)
+        for j in cols {
+          dgp.p[j] += gr[j] * h[j]
+          dbp.p[j] += gr[j]
         }
-        meanD /= Float(n)
-        meanDH /= Float(n)
-        for j in 0..<n {
-          let dh = gg[r * n + j] * gp[j]
-          d[r * n + j] = rp[r] * (dh - meanD - hp[r * n + j] * meanDH)
+      }
+    }
+    let dx = Tensor(shape: x.shape) { d in
+      let dp = _SendablePointer(d)
+      _parallelRanges(rows, grain: rowGrain) { range in
+        for r in range {
+          let (gr, h, dr) = (gg.p + r * n, hp.p + r * n, dp.p + r * n)
+          var meanD: Float = 0
+          var meanDH: Float = 0
+          for j in 0..<n {
+            let dh = gr[j] * gp.p[j]
+            meanD += dh
+            meanDH += dh * h[j]
+          }
+          meanD /= Float(n)
+          meanDH /= Float(n)
+          for j in 0..<n {
+            let dh = gr[j] * gp.p[j]
+            dr[j] = rp.p[r] * (dh - meanD - h[j] * meanDH)
+          }
         }
       }
     }

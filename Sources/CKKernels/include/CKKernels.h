@@ -12,11 +12,12 @@ extern "C" {
 /// 1 if the CPU supports AVX2 and FMA (the kernels below may be called), else 0.
 int ck_has_avx2_fma(void);
 
-/// C[6x16] (+)= A[6 x kc] * B[kc x 16] on packed panels.
-/// a: kc groups of 6 floats (one per row); b: kc groups of 16 floats, 32-byte aligned;
-/// c: row-major with row stride ldc; accumulate: 0 overwrites C, 1 adds to it.
-void ck_sgemm_6x16_avx2(long kc, const float *a, const float *b, float *c, long ldc,
-                        int accumulate);
+/// C[6x16] (+)= A[6 x kc] * B[kc x 16], both read through strides:
+/// A(i, p) = a[i*ars + p*aks] (packed panels: ars 1, aks 6); B(p, j) = b[p*bks + j], 16 floats
+/// per k step (packed panels: bks 16); c: row-major with row stride ldc; accumulate: 0 overwrites
+/// C, 1 adds to it. Every C element is one chain of fused multiply-adds over p = 0, 1, ... kc-1.
+void ck_sgemm_6x16_avx2(long kc, const float *a, long ars, long aks, const float *b, long bks,
+                        float *c, long ldc, int accumulate);
 
 /// One Adam/AdamW step over n elements, in place:
 /// w' = w*keep; g' = g + l2*w'; m = b1*m + (1-b1)*g'; v = b2*v + (1-b2)*g'^2;
