@@ -192,4 +192,50 @@ import Testing
     #expect(try t.store.read(info) == w.bytes)
     #expect(try t.store.fsck().isClean)
   }
+
+  /// Item 11: a reader racing gc pruning the very commit it reads sees its bytes intact or a
+  /// typed `objectNotFound`/`prunedCommit`, nothing else (the contract in FORMAT.md).
+  @Test func readersRacingRetentionSeeIntactBytesOrATypedError() throws {
+    let t = try TempStore(chunkSize: 4096)
+    let store = t.store
+    var expected: [ObjectID: [UInt8]] = [:]
+    for step in 1...12 {
+      let w = try Make.float32("w", [4096], seed: UInt64(step))
+      expected[try store.commit([w], to: "main", step: Int64(step)).id] = w.bytes
+    }
+    let ids = Array(expected.keys)
+    let wanted = expected
+    let outcomes = Mutex<[String: Int]>([:])
+    let done = Atomic<Bool>(false)
+    let readers = DispatchGroup()
+    for r in 0..<2 {
+      DispatchQueue.global().async(group: readers) {
+        var i = r
+        while !done.load(ordering: .relaxed) {
+          let id = ids[i % ids.count]
+          i += 1
+          let outcome: String
+          do {
+            let c = try store.commit(id)
+            let info = try store.tensors(in: c)[0]
+            outcome = try store.read(info) == wanted[id] ? "intact" : "WRONG BYTES"
+          } catch let e as StoreError where [.objectNotFound, .prunedCommit].contains(e.code) {
+            outcome = e.code.rawValue
+          } catch {
+            outcome = "other: \(error)"
+          }
+          outcomes.withLock { $0[outcome, default: 0] += 1 }
+        }
+      }
+    }
+    for keep in stride(from: 11, through: 1, by: -2) {
+      _ = try store.gc(policy: RetentionPolicy(keepLast: keep))
+    }
+    done.store(true, ordering: .relaxed)
+    readers.wait()
+    let seen = outcomes.withLock { $0 }
+    #expect(Set(seen.keys).isSubset(of: ["intact", "objectNotFound", "prunedCommit"]), "\(seen)")
+    #expect(seen["intact", default: 0] > 0)
+    #expect(try store.fsck().isClean)
+  }
 }
