@@ -25,7 +25,7 @@ mkdir -p "$out"
 sources=(Sources/CKStore/*.swift Tests/Fuzz/*.swift)
 if [ ! -x "$bin" ] || [ -n "$(find "${sources[@]}" -newer "$bin" | head -1)" ]; then
   echo "fuzz: building $bin"
-  swiftc -sanitize=fuzzer,address -O -g -parse-as-library -module-name CKStore \
+  swiftc -sanitize=fuzzer,address -O -g -parse-as-library -module-name CKStore -package-name ckstore \
     -I Sources/CZstd -I Sources/CCrypto -lzstd -lcrypto \
     "${sources[@]}" -o "$bin" 2> >(grep -v "Cannot export local symbol '__asan" >&2)
 fi

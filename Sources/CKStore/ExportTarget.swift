@@ -81,6 +81,9 @@ final class ExportFile: @unchecked Sendable {
   func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
     var done = 0
     while done < bytes.count {
+      if let code = FaultInjection.failure(.write) {
+        throw StoreError.io("cannot write", path: temporary, errno: code)
+      }
       let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
       if n < 0 {
         if errno == EINTR { continue }
@@ -90,25 +93,37 @@ final class ExportFile: @unchecked Sendable {
     }
   }
 
-  /// Makes the file durable and renames it over the target, then makes the rename durable.
-  func commit() throws {
+  /// Makes the file durable and renames it over the target, then makes the rename durable; see
+  /// `publish` for the warning it returns.
+  func commit() throws -> StoreWarning? {
     try sync()
-    try publish()
+    return try publish()
   }
 
   /// Makes the file's content durable (before `publish`).
   func sync() throws {
-    guard fsync(fd) == 0 else { throw StoreError.io("cannot fsync", path: temporary, errno: errno) }
+    if let code = FaultInjection.failure(.fsync) ?? (fsync(fd) == 0 ? nil : errno) {
+      throw StoreError.io("cannot fsync", path: temporary, errno: code)
+    }
   }
 
-  /// Renames the synced file over the target and makes the rename durable.
-  func publish() throws {
-    guard rename(temporary, target) == 0 else {
-      throw StoreError.io("cannot rename into place", path: target, errno: errno)
+  /// Renames the synced file over the target and makes the rename durable. Once the rename is
+  /// done the new file is what readers see, so a failure to make the rename durable is returned as
+  /// a warning (the export stands), not thrown.
+  func publish() throws -> StoreWarning? {
+    if let code = FaultInjection.failure(.rename) ?? (rename(temporary, target) == 0 ? nil : errno)
+    {
+      throw StoreError.io("cannot rename into place", path: target, errno: code)
     }
     committed = true
     let folder = FileIO.parentFolder(target)
-    try FileIO.syncDirectory(folder.isEmpty ? "." : folder)
+    do {
+      try FileIO.syncDirectory(folder.isEmpty ? "." : folder)
+    } catch let error as StoreError {
+      return StoreWarning(
+        "'\(target)' was written, but the rename may not survive a crash: \(error)")
+    }
+    return nil
   }
 
   deinit {

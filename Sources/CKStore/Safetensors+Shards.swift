@@ -128,7 +128,7 @@ extension Store {
           group, metadata: metadata, to: folder + "/" + name, progress: progress))
     }
     for file in files { try file.sync() }
-    for file in files { try file.publish() }
+    for file in files { if let warning = try file.publish() { warnings.report(warning) } }
     var map: [String] = []
     for (group, name) in zip(groups, names) {
       for t in group { map.append("\(Safetensors.quote(t.name)):\(Safetensors.quote(name))") }
@@ -139,7 +139,7 @@ extension Store {
         .utf8)
     let indexFile = try ExportFile(target: folder + "/" + Safetensors.indexName, size: index.count)
     try index.withUnsafeBytes { try indexFile.write($0, at: 0) }
-    try indexFile.commit()
+    if let warning = try indexFile.commit() { warnings.report(warning) }
     return names
   }
 }

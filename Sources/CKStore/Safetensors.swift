@@ -259,14 +259,16 @@ public enum Safetensors {
   }
 
   /// Writes tensors held in memory as a safetensors file, atomically and durably (a temporary
-  /// file created exclusively next to `path`, fsynced, renamed into place).
+  /// file created exclusively next to `path`, fsynced, renamed into place). Returns a warning
+  /// when the file is in place but the rename could not be made durable.
+  @discardableResult
   public static func write(
     _ tensors: [TensorData], metadata: [String: String], to path: String
-  ) throws {
+  ) throws -> StoreWarning? {
     let bytes = encode(tensors, metadata: metadata)
     let file = try ExportFile(target: path, size: bytes.count)
     try bytes.withUnsafeBytes { try file.write($0, at: 0) }
-    try file.commit()
+    return try file.commit()
   }
 
   /// A JSON string literal.

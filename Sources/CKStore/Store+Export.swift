@@ -72,7 +72,8 @@ extension Store {
     let total = header.count + tensors.reduce(0) { $0 + $1.info.byteCount }
     switch target {
     case .file(let path):
-      try writeSafetensorsFile(tensors, metadata: metadata, to: path, progress: progress).commit()
+      let file = try writeSafetensorsFile(tensors, metadata: metadata, to: path, progress: progress)
+      if let warning = try file.commit() { warnings.report(warning) }
     case .standardOutput:
       try stream(
         tensors, header: header, fd: STDOUT_FILENO, name: "standard output", progress: progress)

@@ -19,15 +19,16 @@ public struct TensorInfo: Equatable, Sendable {
   /// Bytes of a tensor of `dtype` and `shape`, or nil if a dimension is negative, the product
   /// overflows (a hostile or damaged shape), or packed sub-byte elements do not fill whole bytes.
   static func byteCount(dtype: DType, shape: [Int]) -> Int? {
+    guard dtype.isSubByte else { return product(dtype.size, shape[...]) }
     guard let bits = bitCount(dtype: dtype, dimensions: shape[...]), bits % 8 == 0 else {
       return nil
     }
     return bits / 8
   }
 
-  /// Bits of `dimensions`' elements of `dtype`, or nil on a negative dimension or overflow.
-  private static func bitCount(dtype: DType, dimensions: ArraySlice<Int>) -> Int? {
-    var total = dtype.bitWidth
+  /// `start` times every dimension, or nil on a negative dimension or overflow.
+  private static func product(_ start: Int, _ dimensions: ArraySlice<Int>) -> Int? {
+    var total = start
     for d in dimensions {
       guard d >= 0 else { return nil }
       let (product, overflow) = total.multipliedReportingOverflow(by: d)
@@ -35,6 +36,11 @@ public struct TensorInfo: Equatable, Sendable {
       total = product
     }
     return total
+  }
+
+  /// Bits of `dimensions`' elements of `dtype`, or nil on a negative dimension or overflow.
+  private static func bitCount(dtype: DType, dimensions: ArraySlice<Int>) -> Int? {
+    product(dtype.bitWidth, dimensions)
   }
 
   /// Whether the entry is self-consistent: its byte count fits dtype and shape, and its chunks
@@ -65,10 +71,16 @@ public struct TensorInfo: Equatable, Sendable {
   /// larger than `target` is cut at element boundaries instead.
   static func chunkBytes(dtype: DType, shape: [Int], byteCount: Int, target: Int) -> Int {
     if byteCount == 0 { return 0 }
-    let rowBits =
-      shape.count <= 1 ? dtype.bitWidth : bitCount(dtype: dtype, dimensions: shape.dropFirst())!
-    // Packed sub-byte rows that end inside a byte are cut at byte boundaries.
-    let rowBytes = rowBits % 8 == 0 ? rowBits / 8 : 1
+    let rowBytes: Int
+    if shape.count <= 1 {
+      rowBytes = dtype.size
+    } else if !dtype.isSubByte {
+      rowBytes = product(dtype.size, shape.dropFirst())!
+    } else {
+      // Packed sub-byte rows that end inside a byte are cut at byte boundaries.
+      let rowBits = bitCount(dtype: dtype, dimensions: shape.dropFirst())!
+      rowBytes = rowBits % 8 == 0 ? rowBits / 8 : 1
+    }
     let unit = rowBytes <= target ? rowBytes : dtype.size
     return max(1, target / unit) * unit
   }

@@ -130,12 +130,6 @@ import Testing
       ("toolong", rawSafetensors(header: "{}", headerLength: 1 << 40), []),
       ("notjson", rawSafetensors(header: "{not json"), []),
       ("array", rawSafetensors(header: "[1,2]"), []),
-      (
-        "dtype",
-        rawSafetensors(
-          header: #"{"t":{"dtype":"F8","shape":[1],"data_offsets":[0,1]}}"#, data: [0]),
-        ["'t'", "F8"]
-      ),
       ("offsets", rawSafetensors(header: tensorHeader, data: [0, 0, 0, 0]), ["'t'"]),
       (
         "size",
@@ -163,6 +157,13 @@ import Testing
       try Data(bytes).write(to: URL(fileURLWithPath: file))
       try expectFailure(box, ["import", file], naming: [file, "malformed"] + culprits)
     }
+    // An unknown dtype is not malformed: it is named as unsupported.
+    let dtype = box.path("bad-dtype.safetensors")
+    try Data(
+      rawSafetensors(
+        header: #"{"t":{"dtype":"F8","shape":[1],"data_offsets":[0,1]}}"#, data: [0])
+    ).write(to: URL(fileURLWithPath: dtype))
+    try expectFailure(box, ["import", dtype], naming: [dtype, "unsupported dtype 'F8'", "'t'"])
     let missing = box.path("missing.safetensors")
     try expectFailure(box, ["import", missing], naming: [missing])
     // A folder is not a file.

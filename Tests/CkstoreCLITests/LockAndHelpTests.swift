@@ -117,8 +117,8 @@ import Testing
 
   static let abstracts: [(String, String)] = [
     ("init", "Create an empty store."),
-    ("import", "Commit the tensors of a safetensors file."),
-    ("export", "Write a commit's tensors to a safetensors file."),
+    ("import", "Commit the tensors of safetensors files as one checkpoint."),
+    ("export", "Write a commit's tensors as a safetensors file, a stream, or shards."),
     ("log", "List commits, newest first, following first parents."),
     ("show", "Show a commit's metadata and its tensor table."),
     ("diff", "Compare two checkpoints tensor by tensor."),
