@@ -100,6 +100,7 @@ def test_background_save_failure_no_call_surfaced_fails_the_process_at_exit(stor
         store = ckstore.Store.open({store.path!r})
         manager = ckstore.CheckpointManager(store)
         manager.save(9, blocking=False, **{{"bad..name": np.zeros(2)}})
+        del manager  # dropping the manager does not lose the failure
         print("script finished")
     """)
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

@@ -5,7 +5,6 @@ import os
 import sys
 import threading
 import warnings
-import weakref
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -46,20 +45,22 @@ class Restored:
     optimizer_state: Optional[dict] = None
 
 
-_live_managers = weakref.WeakSet()
+# Managers holding a background failure no call has surfaced yet (strong references, so that a
+# manager dropped by its caller still reports at exit).
+_unsurfaced = set()
+_unsurfaced_lock = threading.Lock()
 
 
 @atexit.register
 def _report_unsurfaced_failures():
     # Non-daemon save threads are joined before atexit handlers run. A failure no call surfaced
     # must not end in a zero exit status.
-    failed = False
-    for manager in list(_live_managers):
-        error = manager._take_failure()
-        if error is not None:
-            sys.stderr.write(f"ckstore: {error}\n")
-            failed = True
-    if failed:
+    with _unsurfaced_lock:
+        managers = list(_unsurfaced)
+    errors = [e for e in (m._take_failure() for m in managers) if e is not None]
+    for error in errors:
+        sys.stderr.write(f"ckstore: {error}\n")
+    if errors:
         sys.stderr.flush()
         sys.stdout.flush()
         os._exit(1)
@@ -83,7 +84,6 @@ class CheckpointManager:
         self._failure = None
         self._last = None
         self._guard = threading.Lock()
-        _live_managers.add(self)
 
     def save(self, step, model=None, optimizer=None, *, blocking=True, message="", metrics=None,
              **extra):
@@ -109,6 +109,8 @@ class CheckpointManager:
                     self._failure = BackgroundSaveError(
                         f"background save of step {step} to branch '{self.branch}' failed: {e}")
                     self._failure.__cause__ = e
+                with _unsurfaced_lock:
+                    _unsurfaced.add(self)
 
         self._thread = threading.Thread(target=run, name=f"ckstore-save-{step}")
         self._thread.start()
@@ -141,6 +143,8 @@ class CheckpointManager:
     def _take_failure(self):
         with self._guard:
             error, self._failure = self._failure, None
+        with _unsurfaced_lock:
+            _unsurfaced.discard(self)
         return error
 
     def restore(self, rev=None, model=None, optimizer=None, strict=True):
