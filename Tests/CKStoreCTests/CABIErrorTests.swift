@@ -179,9 +179,10 @@ import Testing
     #expect(c.status == 0)
     let objects = try FileManager.default.subpathsOfDirectory(atPath: s.path + "/objects")
       .map { s.path + "/objects/" + $0 }
-      .filter {
-        !(try! FileManager.default.attributesOfItem(atPath: $0)[.type] as! FileAttributeType
-          == .typeDirectory)
+      .filter { path in
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+          && !isDirectory.boolValue
       }
     // Flip the last byte of every object but the commit and trees: the chunk of 'w'.
     let commitObject = objects.first {

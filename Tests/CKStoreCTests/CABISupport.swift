@@ -30,14 +30,16 @@ func freshPath() -> String {
 }
 
 /// A created store handle and its path; closes the handle and removes the folder on deinit.
-final class CStore {
+/// Sendable because the C ABI is documented thread-safe (the threads test relies on it).
+final class CStore: @unchecked Sendable {
   let path: String
   let handle: OpaquePointer
 
   init(chunkSize: Int64 = 0) throws {
-    path = freshPath()
+    let path = freshPath()
     var out: OpaquePointer?
     let r = call { ckstore_create(path, chunkSize, 0, &out, $0) }
+    self.path = path
     guard r.status == 0, let out else { throw CABIFailure(r.message ?? "create failed") }
     handle = out
   }

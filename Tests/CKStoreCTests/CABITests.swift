@@ -13,7 +13,7 @@ import Testing
 
   @Test func commitListReadLogDiffGcAndFsckRoundTrip() throws {
     #expect(ckstore_abi_version() == Int32(CKSTORE_ABI_VERSION))
-    let s = try CStore(chunkSize: 8)
+    let s = try CStore(chunkSize: 64)
     let (first, id1) = s.commit(
       [
         ("model.w", 1, [2, 3], Self.weights), ("model.step", 8, [], [7, 0, 0, 0, 0, 0, 0, 0]),
@@ -122,7 +122,7 @@ import Testing
   }
 
   @Test func readersOnSeveralThreadsWhileCommitsLand() throws {
-    let s = try CStore(chunkSize: 16)
+    let s = try CStore(chunkSize: 64)
     #expect(s.commit([("w", 1, [6], Self.weights)], step: 0).0.status == 0)
     let failures = Locked(0)
     DispatchQueue.concurrentPerform(iterations: 5) { worker in
