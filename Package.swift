@@ -9,6 +9,8 @@ let package = Package(
     .library(name: "CKCheckpoint", targets: ["CKCheckpoint"]),
     .executable(name: "ckstore", targets: ["CkstoreCLI"]),
     .executable(name: "ckbench", targets: ["CKBench"]),
+    // The C ABI (Sources/CKStoreC/include/ckstore.h) as libckstore_c.so, for Python and C callers.
+    .library(name: "ckstore_c", type: .dynamic, targets: ["CKStoreC"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -40,11 +42,16 @@ let package = Package(
         "CKStore", "CKEngine", "CKCheckpoint",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
+    // The C ABI: the header as a module (for its types), and its @_cdecl implementation.
+    .systemLibrary(name: "CKStoreCABI", path: "Sources/CKStoreC/include"),
+    .target(
+      name: "CKStoreC", dependencies: ["CKStore", "CKStoreCABI"], path: "Sources/CKStoreC/ABI"),
     // What several test targets share (finding the built binary).
     .target(name: "CKTestSupport", path: "Tests/CKTestSupport"),
     .testTarget(name: "CKStoreTests", dependencies: ["CKStore"]),
     .testTarget(name: "CKEngineTests", dependencies: ["CKEngine"]),
     .testTarget(name: "CkstoreCLITests", dependencies: ["CKStore", "CKTestSupport"]),
+    .testTarget(name: "CKStoreCTests", dependencies: ["CKStoreC", "CKStoreCABI", "CKStore"]),
     .testTarget(name: "CKCheckpointTests", dependencies: ["CKCheckpoint", "CKStore", "CKEngine", "CKTestSupport"]),
   ]
 )
