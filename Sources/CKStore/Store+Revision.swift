@@ -6,22 +6,31 @@ extension Store {
   /// these followed by `~N` (N first parents back). An ambiguous prefix throws
   /// `ambiguousRevision` listing the candidates; anything else unknown throws `unknownRevision`.
   public func resolve(_ revision: String) throws -> Commit {
-    if let tilde = revision.lastIndex(of: "~") {
-      let base = String(revision[..<tilde])
-      let countText = revision[revision.index(after: tilde)...]
-      guard let back = countText.isEmpty ? 1 : Int(countText), back >= 0 else {
+    // `A~2~3` is A, five first parents back. The suffixes are peeled in a loop, not by recursion:
+    // a revision of thousands of `~` overflowed the stack (found by fuzzing).
+    var base = Substring(revision)
+    var back = 0
+    while let tilde = base.lastIndex(of: "~") {
+      let countText = base[base.index(after: tilde)...]
+      guard let n = countText.isEmpty ? 1 : Int(countText), n >= 0 else {
         throw StoreError(.unknownRevision, "bad revision '\(revision)': '~' takes a count")
       }
-      var c = try resolve(base)
-      for _ in 0..<back {
-        guard let parent = c.parents.first else {
-          throw StoreError(
-            .unknownRevision, "revision '\(revision)': \(c.id.short) has no parent")
-        }
-        c = try commit(parent)
-      }
-      return c
+      // Saturates: no history is Int.max commits deep, so the walk below fails either way.
+      back = back.addingReportingOverflow(n).overflow ? .max : back + n
+      base = base[..<tilde]
     }
+    var c = try resolveWithoutAncestry(String(base))
+    for _ in 0..<back {
+      guard let parent = c.parents.first else {
+        throw StoreError(.unknownRevision, "revision '\(revision)': \(c.id.short) has no parent")
+      }
+      c = try commit(parent)
+    }
+    return c
+  }
+
+  /// Resolves a revision that has no `~N` suffix.
+  private func resolveWithoutAncestry(_ revision: String) throws -> Commit {
     if let colon = revision.firstIndex(of: ":") {
       let branch = String(revision[..<colon])
       let rest = String(revision[revision.index(after: colon)...])
