@@ -79,8 +79,8 @@ enum Fuzz {
   /// A delta store with three commits on `main` (steps 10, 20, 30), a branch `dev/x` and a tag
   /// `v1`: every object kind and chunk codec, and every revision form, has something to find.
   static func makeStore() throws -> Store {
-    FileIO.removeTree(root)
-    atexit { FileIO.removeTree(Fuzz.root) }
+    try? FileManager.default.removeItem(atPath: root)
+    atexit { try? FileManager.default.removeItem(atPath: Fuzz.root) }
     let s = try Store.create(at: root, configuration: StoreConfiguration(deltaAgainstParent: true))
     var commits: [Commit] = []
     for (step, scale) in [(10, Float(1)), (20, Float(1.001)), (30, Float(0.5))] {
