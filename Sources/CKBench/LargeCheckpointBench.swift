@@ -106,7 +106,7 @@ struct LargeRun {
       let commit = try LargeData.withBorrowed(tensors) { try store.commit($0, to: "main", step: 1) }
       commitTimes.append(Timing.now() - start)
       let entries = try store.tensors(in: commit)
-      var buffers = entries.map {
+      let buffers = entries.map {
         UnsafeMutableRawBufferPointer.allocate(byteCount: $0.byteCount, alignment: 64)
       }
       defer { buffers.forEach { $0.deallocate() } }
@@ -114,7 +114,6 @@ struct LargeRun {
       start = Timing.now()
       try store.read(into: Array(zip(entries, buffers)).map { ($0, $1) })
       restoreTimes.append(Timing.now() - start)
-      buffers = buffers.map { $0 }
       if stored.isEmpty { stored = try LargeData.storedBytes(store, entries) }
     }
     report.add(
@@ -164,16 +163,14 @@ struct LargeRun {
       try? FileManager.default.removeItem(atPath: out)
     }
     try? FileManager.default.removeItem(atPath: file)
-    let fileBytes = total
-    let rate = { (s: Double) in fileBytes / s / 1e6 }
     report.add(
-      section, "ckstore import (file in page cache)", rate(Timing.medianOf(imports)), "MB/s",
+      section, "ckstore import (file in page cache)", mbps(Timing.medianOf(imports)), "MB/s",
       baseline: "file copy + fsync", mbps(copy))
     report.add(
-      section, "ckstore export (verified)", rate(Timing.medianOf(exports)), "MB/s",
+      section, "ckstore export (verified)", mbps(Timing.medianOf(exports)), "MB/s",
       baseline: "file copy + fsync", mbps(copy))
     report.add(
-      section, "re-import, every chunk present", rate(Timing.medianOf(reimports)), "MB/s",
+      section, "re-import, every chunk present", mbps(Timing.medianOf(reimports)), "MB/s",
       baseline: "SHA-256 alone", mbps(hash))
     for (command, peak) in rss.sorted(by: { $0.key < $1.key }) {
       report.add("peak RSS", "ckstore \(command), \(label)", Double(peak) / 1048576, "MiB")

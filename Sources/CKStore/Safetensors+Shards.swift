@@ -125,7 +125,8 @@ extension Store {
     for (group, name) in zip(groups, names) {
       files.append(
         try writeSafetensorsFile(
-          group, metadata: metadata, to: folder + "/" + name, progress: progress))
+          group, header: Self.header(group, metadata: metadata), to: folder + "/" + name,
+          progress: progress))
     }
     for file in files { try file.sync() }
     for file in files { if let warning = try file.publish() { warnings.report(warning) } }

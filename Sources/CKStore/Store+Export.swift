@@ -72,7 +72,7 @@ extension Store {
     let total = header.count + tensors.reduce(0) { $0 + $1.info.byteCount }
     switch target {
     case .file(let path):
-      let file = try writeSafetensorsFile(tensors, metadata: metadata, to: path, progress: progress)
+      let file = try writeSafetensorsFile(tensors, header: header, to: path, progress: progress)
       if let warning = try file.commit() { warnings.report(warning) }
     case .standardOutput:
       try stream(
@@ -86,19 +86,20 @@ extension Store {
     return total
   }
 
-  private static func header(_ tensors: [ExportedTensor], metadata: [String: String]) -> [UInt8] {
+  /// The safetensors header of `tensors` packed in order, with `metadata`.
+  static func header(_ tensors: [ExportedTensor], metadata: [String: String]) -> [UInt8] {
     Safetensors.encodeHeader(
       tensors.map { ($0.name, $0.info.dtype, $0.info.shape, $0.info.byteCount) }, metadata: metadata
     )
   }
 
-  /// Writes a complete safetensors file under a temporary name next to `path`, not yet synced
-  /// or renamed (the caller commits it, or drops it to remove it).
+  /// Writes a complete safetensors file (`header`, from `header(_:metadata:)`, then `tensors`)
+  /// under a temporary name next to `path`, not yet synced or renamed (the caller commits it, or
+  /// drops it to remove it).
   func writeSafetensorsFile(
-    _ tensors: [ExportedTensor], metadata: [String: String], to path: String,
+    _ tensors: [ExportedTensor], header: [UInt8], to path: String,
     progress: (@Sendable (Int, Int) -> Void)?
   ) throws -> ExportFile {
-    let header = Self.header(tensors, metadata: metadata)
     let file = try ExportFile(
       target: path, size: header.count + tensors.reduce(0) { $0 + $1.info.byteCount })
     try header.withUnsafeBytes { try file.write($0, at: 0) }
