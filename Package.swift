@@ -23,6 +23,9 @@ let package = Package(
     // The store: content-addressed tensors, trees, commits, refs. Knows nothing of training.
     .target(name: "CKStore", dependencies: ["CZstd", "CCrypto"]),
     // AVX2/FMA micro-kernels, compiled per function via target attributes (no unsafe flags).
+    // Remotes: the S3 client and push/fetch/clone/gc against an object bucket. Needs the store,
+    // never the engine.
+    .target(name: "CKRemote", dependencies: ["CKStore", "CCrypto"]),
     .target(name: "CKKernels"),
     // The training engine: tensors, kernels, autodiff, layers, optimizers. Knows nothing of the store.
     .target(
@@ -52,6 +55,8 @@ let package = Package(
     .testTarget(name: "CKEngineTests", dependencies: ["CKEngine"]),
     .testTarget(name: "CkstoreCLITests", dependencies: ["CKStore", "CKTestSupport"]),
     .testTarget(name: "CKStoreCTests", dependencies: ["CKStoreC", "CKStoreCABI", "CKStore"]),
-    .testTarget(name: "CKCheckpointTests", dependencies: ["CKCheckpoint", "CKStore", "CKEngine", "CKTestSupport"]),
+    .testTarget(
+      name: "CKCheckpointTests",
+      dependencies: ["CKCheckpoint", "CKStore", "CKEngine", "CKTestSupport"]),
   ]
 )
