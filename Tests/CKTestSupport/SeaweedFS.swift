@@ -21,6 +21,12 @@ public final class SeaweedFS: @unchecked Sendable {
     public let accessKey: String
     /// The secret key.
     public let secretKey: String
+
+    /// A key pair (tests make wrong ones from a right one).
+    public init(accessKey: String, secretKey: String) {
+      self.accessKey = accessKey
+      self.secretKey = secretKey
+    }
   }
 
   /// May do everything.
@@ -54,7 +60,11 @@ public final class SeaweedFS: @unchecked Sendable {
     let ports = try FreePorts.take(topology == .single ? 8 : 12)
     endpoint = URL(string: "http://127.0.0.1:\(ports[0])")!
     let d = directory.path
-    let s3Flags = ["-port.iceberg=0", "-port.lance=0", "-config=\(identities.path)"]
+    // Iceberg and Lance listen on fixed ports unless disabled; buckets are created on first
+    // upload unless told not to, which would hide NoSuchBucket from the tests.
+    let s3Flags = [
+      "-port.iceberg=0", "-port.lance=0", "-autoCreateBucket=false", "-config=\(identities.path)",
+    ]
     do {
       switch topology {
       case .single:
