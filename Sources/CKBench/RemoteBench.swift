@@ -14,7 +14,9 @@ struct RemoteBench: ParsableCommand {
       Starts `weed server` (CKSTORE_WEED, .venv-test/bin/weed or PATH) on free loopback ports \
       with authentication on, uploads --gib of random bytes as objects of each size from \
       --concurrency threads sharing one client, then reads them back; each figure is the median \
-      of --repeats runs. The server runs on the same machine and shares its cores with the client.
+      of --repeats runs. The first size is also sent and fetched by curl(1) processes \
+      (--aws-sigv4, the same libcurl URLSession uses on Linux) as the HTTP stack's baseline. \
+      The server runs on the same machine and shares its cores with the client.
       """)
 
   @Option(help: "GiB of data per figure.") var gib = 1.0
@@ -22,6 +24,7 @@ struct RemoteBench: ParsableCommand {
   @Option(help: "Repetitions per figure (the median is reported).") var repeats = 3
   @Option(help: "Object sizes in MiB (repeatable; the first is the baseline).")
   var objectMib: [Int] = [64, 1]
+  @Flag(help: "Skip the curl(1) baseline for the first object size.") var noCurl = false
   @Flag(help: "Print JSON instead of a table.") var json = false
 
   func run() throws {
@@ -39,12 +42,24 @@ struct RemoteBench: ParsableCommand {
     let data = RemoteData.random(count: total)
     var report = BenchReport(machine: BenchReport.machine() + " (shared; server on loopback)")
     var baseline: (put: Double, get: Double, label: String)?
-    for mib in objectMib {
+    let curl = noCurl ? nil : RemoteCurlBaseline.curl()
+    for (n, mib) in objectMib.enumerated() {
       let size = mib << 20
       let count = (total + size - 1) / size
       var putTimes: [Double] = []
       var getTimes: [Double] = []
+      var curlTimes: [(put: Double, get: Double)] = []
       for r in 0..<repeats {
+        if n == 0, let curl {
+          let baseline = RemoteCurlBaseline(
+            server: server, bucket: bucket.name, concurrency: concurrency)
+          Timing.settle()
+          curlTimes.append(
+            try baseline.measure(curl: curl, body: Data(data.prefix(size)), count: count, round: r))
+          try RemoteParallel.run(count, workers: concurrency) { i in
+            try bucket.delete("curl\(r)/\(i)")
+          }
+        }
         let keys = (0..<count).map { "r\(r)/\(mib)MiB/\($0)" }
         Timing.settle()
         putTimes.append(
@@ -55,7 +70,7 @@ struct RemoteBench: ParsableCommand {
         getTimes.append(
           try timedParallel(count) { i in
             guard let got = try bucket.get(keys[i]), got.count == min(size, total - i * size)
-            else { throw ValidationError("\(keys[i]) read back short") }
+            else { throw BenchFailure("\(keys[i]) read back short") }
           })
         try RemoteParallel.run(count, workers: concurrency) { i in try bucket.delete(keys[i]) }
       }
@@ -63,13 +78,19 @@ struct RemoteBench: ParsableCommand {
       let put = mb / Timing.medianOf(putTimes)
       let get = mb / Timing.medianOf(getTimes)
       let label = "\(count) × \(mib) MiB"
+      if !curlTimes.isEmpty {
+        baseline = (
+          mb / Timing.medianOf(curlTimes.map(\.put)), mb / Timing.medianOf(curlTimes.map(\.get)),
+          "curl(1) \(count) × \(mib) MiB"
+        )
+      }
       report.add(
         "S3 PUT, \(concurrency) in flight", label, put, "MB/s", baseline: baseline?.label,
         baseline?.put)
       report.add(
         "S3 GET, \(concurrency) in flight", label, get, "MB/s", baseline: baseline?.label,
         baseline?.get)
-      if baseline == nil { baseline = (put, get, label) }
+      if n == 0 { baseline = (put, get, label) }
     }
     report.rows.sort { $0.section < $1.section }
     if json { try report.printJSON() } else { report.printTable() }

@@ -61,3 +61,30 @@ import Testing
     #expect(S3Encoding.encode("a/b=c", keepSlash: false) == "a%2Fb%3Dc")
   }
 }
+
+/// Where requests go under each addressing style.
+@Suite struct S3AddressingTests {
+  static func bucket(_ endpoint: String, _ addressing: S3Addressing? = nil) -> S3Bucket {
+    S3Bucket(
+      name: "my-bucket",
+      configuration: S3Configuration(
+        endpoint: URL(string: endpoint)!, region: "eu-west-1",
+        credentials: S3Credentials(accessKeyID: "a", secretAccessKey: "b"),
+        addressing: addressing))
+  }
+
+  @Test func customEndpointsArePathStyleAndAWSIsVirtualHosted() {
+    let local = Self.bucket("http://127.0.0.1:8333")
+    #expect(local.configuration.addressing == .path)
+    #expect(
+      local.requestURL(key: "p/objects/a b+c")
+        == "http://127.0.0.1:8333/my-bucket/p/objects/a%20b%2Bc")
+    #expect(local.requestURL(key: nil) == "http://127.0.0.1:8333/my-bucket")
+    let aws = Self.bucket("https://s3.eu-west-1.amazonaws.com")
+    #expect(aws.configuration.addressing == .virtualHosted)
+    #expect(aws.requestURL(key: "p/x") == "https://my-bucket.s3.eu-west-1.amazonaws.com/p/x")
+    #expect(aws.requestURL(key: nil) == "https://my-bucket.s3.eu-west-1.amazonaws.com/")
+    let forced = Self.bucket("https://s3.eu-west-1.amazonaws.com", .path)
+    #expect(forced.requestURL(key: "x") == "https://s3.eu-west-1.amazonaws.com/my-bucket/x")
+  }
+}

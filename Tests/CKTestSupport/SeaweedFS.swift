@@ -168,7 +168,9 @@ public final class SeaweedFS: @unchecked Sendable {
         at: directory.appendingPathComponent(makeDir), withIntermediateDirectories: true)
     }
     let log = directory.appendingPathComponent("\(name).log")
-    FileManager.default.createFile(atPath: log.path, contents: nil)
+    guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
+      throw SeaweedFSError(message: "cannot create \(log.path)")
+    }
     let handle = try FileHandle(forWritingTo: log)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: weed)
@@ -178,6 +180,8 @@ public final class SeaweedFS: @unchecked Sendable {
     process.standardError = handle
     process.standardInput = FileHandle.nullDevice
     try process.run()
+    // The child has its own copy of the descriptor.
+    try? handle.close()
     lock.withLock { launched.append((name, process)) }
   }
 

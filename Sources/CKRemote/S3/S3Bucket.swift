@@ -35,6 +35,12 @@ public final class S3Bucket: ObjectBucket, CustomStringConvertible {
     "S3Bucket(\(displayName) at \(configuration.endpoint.absoluteString))"
   }
 
+  /// The URL a request for `key` goes to (nil: the bucket itself), without its query.
+  package func requestURL(key: String?) -> String {
+    let (scheme, host, path) = transport.location(key: key)
+    return "\(scheme)://\(host)\(path)"
+  }
+
   /// Reads the whole object.
   public func get(_ key: String) throws -> Data? {
     let response = try transport.send(S3Request(method: "GET", key: key))
