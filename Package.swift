@@ -32,11 +32,11 @@ let package = Package(
       name: "CKEngine", dependencies: ["CKKernels"],
       resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")]),
     // Checkpoints of training state (models, optimizers, RNG, data position) in the store.
-    .target(name: "CKCheckpoint", dependencies: ["CKStore", "CKEngine"]),
+    .target(name: "CKCheckpoint", dependencies: ["CKStore", "CKEngine", "CKRemote"]),
     .executableTarget(
       name: "CkstoreCLI",
       dependencies: [
-        "CKStore", "CKEngine", "CKCheckpoint",
+        "CKStore", "CKEngine", "CKCheckpoint", "CKRemote",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
@@ -54,6 +54,9 @@ let package = Package(
     .testTarget(name: "CKStoreTests", dependencies: ["CKStore"]),
     .testTarget(name: "CKEngineTests", dependencies: ["CKEngine"]),
     .testTarget(name: "CkstoreCLITests", dependencies: ["CKStore", "CKTestSupport"]),
+    .testTarget(
+      name: "CKRemoteTests",
+      dependencies: ["CKRemote", "CKStore", "CKCheckpoint", "CKEngine", "CKTestSupport"]),
     .testTarget(name: "CKStoreCTests", dependencies: ["CKStoreC", "CKStoreCABI", "CKStore"]),
     .testTarget(
       name: "CKCheckpointTests",

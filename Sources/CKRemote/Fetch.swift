@@ -5,8 +5,8 @@ import Foundation
 public struct FetchReport: Equatable, Sendable, Codable {
   /// The remote's name.
   public var remote: String
-  /// Remote-tracking refs set, as `origin/main` → commit id.
-  public var refs: [String: String]
+  /// Remote-tracking refs set, sorted by name.
+  public var refs: [TrackingRef]
   /// Commit objects received.
   public var commitsReceived: Int
   /// Data objects (trees and chunks) received.
@@ -17,6 +17,14 @@ public struct FetchReport: Equatable, Sendable, Codable {
   public var requests: Int
   /// Things that did not stop the fetch (a tag that differs here).
   public var warnings: [String]
+}
+
+/// A remote-tracking ref a fetch set.
+public struct TrackingRef: Equatable, Sendable, Codable {
+  /// `origin/main`.
+  public var name: String
+  /// The commit it names.
+  public var id: String
 }
 
 /// Brings a remote's history here: refs, every commit object and pruned marker, and the data
@@ -35,7 +43,7 @@ public enum Fetch {
     let tags = try remote.refs("refs/tags")
     let pruned = try remote.prunedCommits()
     var report = FetchReport(
-      remote: remote.name, refs: [:], commitsReceived: 0, objectsReceived: 0, bytesReceived: 0,
+      remote: remote.name, refs: [], commitsReceived: 0, objectsReceived: 0, bytesReceived: 0,
       requests: 0, warnings: [])
     report.commitsReceived = try receiveHistory(
       store, remote, from: Array(heads.values.map(\.id)) + tags.values.map(\.id),
@@ -47,7 +55,7 @@ public enum Fetch {
     }
     for (branch, ref) in heads.sorted(by: { $0.key < $1.key }) {
       try store.setRemoteTrackingRef(remote.name, branch: branch, to: ref.id)
-      report.refs["\(remote.name)/\(branch)"] = ref.id.hex
+      report.refs.append(TrackingRef(name: "\(remote.name)/\(branch)", id: ref.id.hex))
     }
     for (tag, ref) in tags.sorted(by: { $0.key < $1.key }) {
       do {

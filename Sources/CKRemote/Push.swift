@@ -11,6 +11,15 @@ public struct PushedRef: Equatable, Sendable, Codable {
   public var new: String
   /// Whether it was already there (nothing sent for it).
   public var upToDate: Bool
+
+  /// Encodes every field, `old` as null when the ref was created (docs/JSON.md: never omitted).
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(ref, forKey: .ref)
+    try c.encode(old, forKey: .old)
+    try c.encode(new, forKey: .new)
+    try c.encode(upToDate, forKey: .upToDate)
+  }
 }
 
 /// What a push did.
