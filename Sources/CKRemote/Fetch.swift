@@ -25,6 +25,12 @@ public struct TrackingRef: Equatable, Sendable, Codable {
   public var name: String
   /// The commit it names.
   public var id: String
+
+  /// A ref and the commit it names.
+  public init(name: String, id: String) {
+    self.name = name
+    self.id = id
+  }
 }
 
 /// Brings a remote's history here: refs, every commit object and pruned marker, and the data

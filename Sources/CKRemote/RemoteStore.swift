@@ -8,6 +8,8 @@ public final class TransferStats: @unchecked Sendable {
   private var counts: [String: Int] = [:]
   private var sent = 0
   private var received = 0
+  private var written: [String] = []
+  private var listed: [String] = []
 
   /// Requests by method (`GET`, `HEAD`, `PUT`, `DELETE`, `LIST`).
   public var requests: [String: Int] { lock.withLock { counts } }
@@ -17,6 +19,13 @@ public final class TransferStats: @unchecked Sendable {
   public var bytesSent: Int { lock.withLock { sent } }
   /// Body bytes downloaded.
   public var bytesReceived: Int { lock.withLock { received } }
+  /// The keys written (PUT), relative to the remote's prefix, in order.
+  public var keysWritten: [String] { lock.withLock { written } }
+  /// The prefixes listed, relative to the remote's prefix, in order.
+  public var prefixesListed: [String] { lock.withLock { listed } }
+
+  func recordKey(written key: String) { lock.withLock { written.append(key) } }
+  func recordKey(listed key: String) { lock.withLock { listed.append(key) } }
 
   func record(_ method: String, sent s: Int = 0, received r: Int = 0) {
     lock.withLock {
@@ -73,6 +82,7 @@ public final class RemoteStore: @unchecked Sendable {
   func put(_ key: String, _ body: Data, _ condition: WriteCondition) throws -> WriteOutcome {
     let outcome = try bucket.put(prefix + key, body: body, condition: condition)
     stats.record("PUT", sent: body.count)
+    stats.recordKey(written: key)
     return outcome
   }
 
@@ -81,6 +91,7 @@ public final class RemoteStore: @unchecked Sendable {
   {
     let outcome = try bucket.put(prefix + key, file: file, condition: condition)
     stats.record("PUT", sent: size)
+    stats.recordKey(written: key)
     return outcome
   }
 
@@ -93,6 +104,7 @@ public final class RemoteStore: @unchecked Sendable {
   func list(_ sub: String) throws -> [BucketObject] {
     let found = try bucket.list(prefix: prefix + sub)
     stats.record("LIST")
+    stats.recordKey(listed: sub)
     return found.map {
       var o = $0
       o.key = String(o.key.dropFirst(prefix.count))
