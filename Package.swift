@@ -42,14 +42,15 @@ let package = Package(
     .executableTarget(
       name: "CKBench",
       dependencies: [
-        "CKStore", "CKEngine", "CKCheckpoint",
+        "CKStore", "CKEngine", "CKCheckpoint", "CKRemote", "CKTestSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // The C ABI: the header as a module (for its types), and its @_cdecl implementation.
     .systemLibrary(name: "CKStoreCABI", path: "Sources/CKStoreC/include"),
     .target(
       name: "CKStoreC", dependencies: ["CKStore", "CKStoreCABI"], path: "Sources/CKStoreC/ABI"),
-    // What several test targets share (finding the built binary).
+    // What several test targets share (finding the built binary, a SeaweedFS of their own); the
+    // benchmark starts its SeaweedFS with it too.
     .target(name: "CKTestSupport", path: "Tests/CKTestSupport"),
     .testTarget(name: "CKStoreTests", dependencies: ["CKStore"]),
     .testTarget(name: "CKEngineTests", dependencies: ["CKEngine"]),
@@ -61,5 +62,6 @@ let package = Package(
     .testTarget(
       name: "CKCheckpointTests",
       dependencies: ["CKCheckpoint", "CKStore", "CKEngine", "CKTestSupport"]),
+    .testTarget(name: "CKRemoteTests", dependencies: ["CKRemote", "CKStore", "CKTestSupport"]),
   ]
 )
