@@ -55,13 +55,12 @@ let package = Package(
     .testTarget(name: "CKStoreTests", dependencies: ["CKStore"]),
     .testTarget(name: "CKEngineTests", dependencies: ["CKEngine"]),
     .testTarget(name: "CkstoreCLITests", dependencies: ["CKStore", "CKTestSupport"]),
-    .testTarget(
-      name: "CKRemoteTests",
-      dependencies: ["CKRemote", "CKStore", "CKCheckpoint", "CKEngine", "CKTestSupport"]),
     .testTarget(name: "CKStoreCTests", dependencies: ["CKStoreC", "CKStoreCABI", "CKStore"]),
     .testTarget(
       name: "CKCheckpointTests",
       dependencies: ["CKCheckpoint", "CKStore", "CKEngine", "CKTestSupport"]),
-    .testTarget(name: "CKRemoteTests", dependencies: ["CKRemote", "CKStore", "CKTestSupport"]),
+    .testTarget(
+      name: "CKRemoteTests",
+      dependencies: ["CKRemote", "CKStore", "CKCheckpoint", "CKEngine", "CKTestSupport"]),
   ]
 )
