@@ -133,6 +133,9 @@ public final class RemoteStore: @unchecked Sendable {
     }
   }
 
+  /// Whether anything was ever pushed here (the prefix holds a store's `config`).
+  public func hasStore() throws -> Bool { try configuration() != nil }
+
   /// Makes the prefix a store by writing `config` (only if absent: the first pusher's wins).
   func initialize(like config: StoreConfiguration) throws {
     let encoder = JSONEncoder()
