@@ -48,10 +48,10 @@ public enum Push {
   /// branch. A remote ref naming a commit this store lacks, or one that is not an ancestor of
   /// the local commit, is refused unless `force` (which still swaps only the version it read).
   ///
-  /// `progress` receives (bytes sent, bytes to send).
+  /// `progress` receives (bytes sent, bytes to send); `width` uploads are in flight at once.
   public static func run(
     _ store: Store, to remote: RemoteStore, refs names: [String], force: Bool = false,
-    progress: (@Sendable (Int, Int) -> Void)? = nil
+    width: Int = 16, progress: (@Sendable (Int, Int) -> Void)? = nil
   ) throws -> PushReport {
     let locals = try names.map { try localRef(store, $0) }
     let lease = try Lease.push(remote)
@@ -128,7 +128,7 @@ public enum Push {
     let done = Counter()
     let sent = Counter()
     progress?(0, total)
-    _ = try concurrently(data.count) { i in
+    _ = try concurrently(data.count, width: width) { i in
       try lease.refreshIfDue()
       let outcome = try remote.put(
         RemoteStore.objectKey(data[i]), file: store.objectFilePath(data[i]), size: sizes[i],
