@@ -38,8 +38,9 @@ struct RemoteSyncFigures {
     }
     let commit = try store.commit(tensors, to: "main", step: 1)
     let stored = try store.dataObjects(of: commit).reduce(0) {
-      $0 + ((try? FileManager.default.attributesOfItem(atPath: store.objectFilePath($1))[.size])
-        as? Int ?? 0)
+      $0
+        + ((try? FileManager.default.attributesOfItem(atPath: store.objectFilePath($1))[.size])
+          as? Int ?? 0)
     }
     var times: [Double] = []
     for r in 0..<repeats {
@@ -69,8 +70,9 @@ struct RemoteSyncFigures {
     let origin = RemoteStore(name: "origin", bucket: bucket, prefix: "run")
     _ = try Push.run(run, to: origin, refs: ["main"], width: concurrency)
     let one = try run.dataObjects(of: last!).reduce(0) {
-      $0 + ((try? FileManager.default.attributesOfItem(atPath: run.objectFilePath($1))[.size])
-        as? Int ?? 0)
+      $0
+        + ((try? FileManager.default.attributesOfItem(atPath: run.objectFilePath($1))[.size])
+          as? Int ?? 0)
     }
     let cloning = RemoteStore(name: "origin", bucket: bucket, prefix: "run")
     _ = try Clone.run(

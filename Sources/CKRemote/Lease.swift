@@ -26,7 +26,8 @@ final class Lease: @unchecked Sendable {
   private static func body() -> Data {
     let host = ProcessInfo.processInfo.hostName
     let pid = ProcessInfo.processInfo.processIdentifier
-    return Data("{\"host\":\"\(host)\",\"pid\":\(pid),\"time\":\(Date().timeIntervalSince1970)}\n".utf8)
+    return Data(
+      "{\"host\":\"\(host)\",\"pid\":\(pid),\"time\":\(Date().timeIntervalSince1970)}\n".utf8)
   }
 
   private static func isFresh(_ object: BucketObject) -> Bool {

@@ -220,7 +220,11 @@ final class Counter: @unchecked Sendable {
   private var n = 0
 
   /// Adds `k`; returns the new value.
-  func add(_ k: Int) -> Int { lock.withLock { n += k; return n } }
+  func add(_ k: Int) -> Int {
+    lock.withLock {
+      n += k; return n
+    }
+  }
   var value: Int { lock.withLock { n } }
 }
 

@@ -85,8 +85,9 @@ struct RemoteGraph {
     if deltas {
       let list = Array(chunks)
       let bases = try concurrently(list.count) { i -> ObjectID? in
-        guard let head = try remote.bucket.get(
-          remote.prefix + RemoteStore.objectKey(list[i]), offset: 0, length: 48)
+        guard
+          let head = try remote.bucket.get(
+            remote.prefix + RemoteStore.objectKey(list[i]), offset: 0, length: 48)
         else { return nil }
         return Store.deltaBase(ofFile: [UInt8](head))
       }

@@ -35,7 +35,9 @@ extension Ckstore {
         return
       }
       for r in report.refs {
-        let what = r.upToDate ? "up to date" : "\(r.old.map { String($0.prefix(12)) } ?? "(new)") → \(r.new.prefix(12))"
+        let what =
+          r.upToDate
+          ? "up to date" : "\(r.old.map { String($0.prefix(12)) } ?? "(new)") → \(r.new.prefix(12))"
         print("\(remote.name) \(r.ref): \(what)")
       }
       print(

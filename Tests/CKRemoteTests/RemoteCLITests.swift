@@ -35,8 +35,9 @@ final class RemoteCLITests: XCTestCase {
     XCTAssertEqual(log.status, 0, log.err)
     XCTAssertEqual(log.out.components(separatedBy: "step:").count - 1, 3, log.out)
     // step-1's data is not in the clone: export fetches it, and the file is the original's.
-    for (store, file) in [(dir + "/a", dir + "/a.safetensors"), (dir + "/b", dir + "/b.safetensors")]
-    {
+    for (store, file) in [
+      (dir + "/a", dir + "/a.safetensors"), (dir + "/b", dir + "/b.safetensors"),
+    ] {
       let export = try RemoteTest.ckstore(
         ["export", "origin/main:step-1", "-o", file, "--store", store], environment: env)
       XCTAssertEqual(export.status, 0, export.err)
@@ -136,7 +137,8 @@ final class RemoteCLITests: XCTestCase {
       environment: RemoteTest.environment(server))
     XCTAssertEqual(missing.status, 2, missing.out + missing.err)
     XCTAssertTrue(missing.err.contains("no-such-bucket-ckstore"), missing.err)
-    XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/c"), "a failed clone leaves nothing")
+    XCTAssertFalse(
+      FileManager.default.fileExists(atPath: dir + "/c"), "a failed clone leaves nothing")
     for output in [push.out, push.err, missing.out, missing.err] {
       XCTAssertFalse(output.contains(wrong), output)
       XCTAssertFalse(output.contains(SeaweedFS.admin.secretKey), output)

@@ -56,8 +56,11 @@ final class RemoteSyncTests: XCTestCase {
     XCTAssertEqual(report.objectsSent, 4)
     XCTAssertEqual(objectKeys.count, 4, "\(objectKeys)")
     let bias = try store.tensorInfo(named: "nested/bias", in: second)
-    XCTAssertTrue(objectKeys.contains("objects/" + bias.chunks[0].hex.prefix(2) + "/" + bias.chunks[0].hex.dropFirst(2)))
-    XCTAssertTrue(objectKeys.contains("objects/" + second.id.hex.prefix(2) + "/" + second.id.hex.dropFirst(2)))
+    XCTAssertTrue(
+      objectKeys.contains(
+        "objects/" + bias.chunks[0].hex.prefix(2) + "/" + bias.chunks[0].hex.dropFirst(2)))
+    XCTAssertTrue(
+      objectKeys.contains("objects/" + second.id.hex.prefix(2) + "/" + second.id.hex.dropFirst(2)))
     // Besides the objects: the lease, then the ref; and only small listings.
     XCTAssertEqual(again.stats.keysWritten.count, objectKeys.count + 2)
     XCTAssertEqual(again.stats.keysWritten.last, "refs/heads/main")
@@ -122,11 +125,13 @@ final class RemoteSyncTests: XCTestCase {
       cloning, configuration: RemoteConfiguration(url: url), into: dir + "/b", depth: .newest(1)
     ).store
     let stored = try store.dataObjects(of: last!).reduce(0) {
-      $0 + (try FileManager.default.attributesOfItem(atPath: store.objectFilePath($1))[.size]
-        as! Int)
+      $0
+        + (try FileManager.default.attributesOfItem(atPath: store.objectFilePath($1))[.size]
+          as! Int)
     }
     let ratio = Double(cloning.stats.bytesReceived) / Double(stored)
-    XCTAssertLessThanOrEqual(ratio, 1.1, "received \(cloning.stats.bytesReceived), one is \(stored)")
+    XCTAssertLessThanOrEqual(
+      ratio, 1.1, "received \(cloning.stats.bytesReceived), one is \(stored)")
     XCTAssertEqual(try clone.history(from: last!.id).count, 10)
     XCTAssertFalse(clone.isPartial(last!.id))
     XCTAssertTrue(clone.isPartial(try clone.resolve("main~1").id))

@@ -48,7 +48,9 @@ enum RemoteTest {
   ) {
     let bucket = try sharedBucket(on: server)
     let prefix = "runs/" + UUID().uuidString.lowercased().prefix(12)
-    return (RemoteStore(name: name, bucket: bucket, prefix: prefix), "s3://\(bucket.name)/\(prefix)")
+    return (
+      RemoteStore(name: name, bucket: bucket, prefix: prefix), "s3://\(bucket.name)/\(prefix)"
+    )
   }
 
   /// A second handle on the same remote, with its own request counts.
