@@ -53,7 +53,7 @@ public enum Clone {
     }
     report.objectsReceived = try Fetch.data(
       store, from: remote, commits: wanted, progress: progress)
-    report.bytesReceived = remote.stats.bytesReceived
+    report.receivedBytes = remote.stats.bytesReceived
     report.requests = remote.stats.totalRequests
     return (store, report)
   }

@@ -12,7 +12,7 @@ public struct FetchReport: Equatable, Sendable, Codable {
   /// Data objects (trees and chunks) received.
   public var objectsReceived: Int
   /// Body bytes downloaded.
-  public var bytesReceived: Int
+  public var receivedBytes: Int
   /// Requests made.
   public var requests: Int
   /// Things that did not stop the fetch (a tag that differs here).
@@ -49,7 +49,7 @@ public enum Fetch {
     let tags = try remote.refs("refs/tags")
     let pruned = try remote.prunedCommits()
     var report = FetchReport(
-      remote: remote.name, refs: [], commitsReceived: 0, objectsReceived: 0, bytesReceived: 0,
+      remote: remote.name, refs: [], commitsReceived: 0, objectsReceived: 0, receivedBytes: 0,
       requests: 0, warnings: [])
     report.commitsReceived = try receiveHistory(
       store, remote, from: Array(heads.values.map(\.id)) + tags.values.map(\.id),
@@ -70,7 +70,7 @@ public enum Fetch {
         report.warnings.append(error.message)
       }
     }
-    report.bytesReceived = remote.stats.bytesReceived
+    report.receivedBytes = remote.stats.bytesReceived
     report.requests = remote.stats.totalRequests
     return report
   }

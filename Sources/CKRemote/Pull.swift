@@ -27,7 +27,7 @@ public enum Pull {
     }
     report.objectsReceived = try Fetch.data(
       store, from: remote, commits: [try store.commit(theirs.id)])
-    report.bytesReceived = remote.stats.bytesReceived
+    report.receivedBytes = remote.stats.bytesReceived
     report.requests = remote.stats.totalRequests
     return (report, theirs.id)
   }

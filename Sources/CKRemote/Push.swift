@@ -31,7 +31,7 @@ public struct PushReport: Equatable, Sendable, Codable {
   /// Objects uploaded (already-present ones excluded).
   public var objectsSent: Int
   /// Body bytes uploaded.
-  public var bytesSent: Int
+  public var sentBytes: Int
   /// Requests made.
   public var requests: Int
 }
@@ -146,7 +146,7 @@ public enum Push {
     }
 
     var report = PushReport(
-      remote: remote.name, refs: [], objectsSent: 0, bytesSent: 0, requests: 0)
+      remote: remote.name, refs: [], objectsSent: 0, sentBytes: 0, requests: 0)
     for plan in plans {
       let upToDate = plan.current?.id == plan.id
       if !upToDate {
@@ -167,7 +167,7 @@ public enum Push {
         PushedRef(ref: plan.ref, old: plan.current?.id.hex, new: plan.id.hex, upToDate: upToDate))
     }
     report.objectsSent = sent.value
-    report.bytesSent = remote.stats.bytesSent
+    report.sentBytes = remote.stats.bytesSent
     report.requests = remote.stats.totalRequests
     return report
   }

@@ -12,7 +12,7 @@ public struct RemoteGCReport: Equatable, Sendable, Codable {
   /// Objects deleted (or that would be).
   public var objectsDeleted: Int
   /// Bytes of objects deleted (or that would be).
-  public var bytesFreed: Int
+  public var freedBytes: Int
   /// Objects that stay.
   public var objectsKept: Int
   /// Unused objects younger than the grace period, left for a later gc.
@@ -44,7 +44,7 @@ public enum RemoteGC {
     try lease?.refreshIfDue()
     var report = RemoteGCReport(
       remote: remote.name, dryRun: dryRun, prunedCommits: dropping.map(\.id.hex),
-      objectsDeleted: 0, bytesFreed: 0, objectsKept: 0, objectsTooYoung: 0)
+      objectsDeleted: 0, freedBytes: 0, objectsKept: 0, objectsTooYoung: 0)
     if !dryRun {
       // Markers first: once one is on the remote the commit is pruned, its data may go.
       _ = try concurrently(dropping.count) { i in
@@ -79,7 +79,7 @@ public enum RemoteGC {
       }
     }
     report.objectsDeleted = targets.count
-    report.bytesFreed = targets.reduce(0) { $0 + $1.size }
+    report.freedBytes = targets.reduce(0) { $0 + $1.size }
     return report
   }
 }
@@ -92,11 +92,26 @@ public struct RemoteFsckReport: Equatable, Sendable, Codable {
   public var commitsChecked: Int
   /// Objects read and verified.
   public var objectsChecked: Int
-  /// Each problem: the object or ref, and what is wrong.
-  public var problems: [String]
+  /// Everything found wrong; empty when the remote is sound.
+  public var problems: [RemoteFsckProblem]
 
   /// Whether nothing is wrong.
   public var isClean: Bool { problems.isEmpty }
+}
+
+/// One problem `fsck --remote` found.
+public struct RemoteFsckProblem: Equatable, Sendable, Codable {
+  /// The object at fault (64 hex), or nil when the problem is not one object's (a ref).
+  public var object: String?
+  /// What is wrong, naming the remote.
+  public var message: String
+
+  /// Encodes both fields, `object` as null when absent (docs/JSON.md: never omitted).
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(object, forKey: .object)
+    try c.encode(message, forKey: .message)
+  }
 }
 
 /// Verifies a remote: every reachable commit, and every tree and chunk of commits not pruned,
@@ -113,7 +128,7 @@ public enum RemoteFsck {
     do {
       graph = try RemoteGraph.read(remote)
     } catch let error as RemoteError where error.code == .corruptRemote {
-      report.problems.append(error.message)
+      report.problems.append(RemoteFsckProblem(object: nil, message: error.message))
       return report
     }
     report.commitsChecked = graph.commits.count
@@ -121,17 +136,18 @@ public enum RemoteFsck {
     do {
       live = try graph.liveObjects(remote, alsoPruned: [], deltas: false)
     } catch let error as StoreError {
-      report.problems.append(error.message)
+      report.problems.append(RemoteFsckProblem(object: nil, message: error.message))
       return report
     } catch let error as RemoteError where error.code == .corruptRemote {
-      report.problems.append(error.message)
+      report.problems.append(RemoteFsckProblem(object: nil, message: error.message))
       return report
     }
     let ids = Array(live.subtracting(graph.commits.keys))
-    let problems = try concurrently(ids.count) { i -> String? in
+    let problems = try concurrently(ids.count) { i -> RemoteFsckProblem? in
       do {
         guard let file = try remote.objectFile(ids[i]) else {
-          return "object \(ids[i].hex) is missing on \(remote.label)"
+          return RemoteFsckProblem(
+            object: ids[i].hex, message: "object \(ids[i].hex) is missing on \(remote.label)")
         }
         try Store.verifyObjectFile(file, id: ids[i]) { base, into in
           guard let baseFile = try remote.objectFile(base) else {
@@ -148,7 +164,7 @@ public enum RemoteFsck {
         }
         return nil
       } catch let error as StoreError {
-        return error.message
+        return RemoteFsckProblem(object: ids[i].hex, message: error.message)
       }
     }
     report.objectsChecked = graph.commits.count + ids.count

@@ -56,5 +56,5 @@ func printFetch(_ report: FetchReport, json: Bool) {
   for ref in report.refs { print("\(ref.name) → \(ref.id.prefix(12))") }
   print(
     "received \(report.commitsReceived) commits, \(report.objectsReceived) objects "
-      + "(\(Format.bytes(report.bytesReceived))) in \(report.requests) requests")
+      + "(\(Format.bytes(report.receivedBytes))) in \(report.requests) requests")
 }

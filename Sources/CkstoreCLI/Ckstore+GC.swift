@@ -36,6 +36,7 @@ extension Ckstore {
       if remoteOptions.remote != nil {
         return try remoteOptions.run(store, policy, dryRun: dryRun, json: output.json)
       }
+      store.objectFallback = nil  // gc decides on what is here, never on what it could fetch
       let report = try store.gc(policy: policy, dryRun: dryRun)
       if output.json {
         try printJSON(report)
@@ -68,6 +69,8 @@ extension Ckstore {
     func run() throws {
       let store = try storeOptions.open()
       if let remote { return try fsckRemote(store, remote, json: output.json) }
+      store.objectFallback = nil  // fsck reports what is here; it never fetches a missing object
+
       let progress = Progress("verifying")
       let report = try store.fsck(progress: progress.update)
       let clean = report.isClean

@@ -41,7 +41,7 @@ extension Ckstore {
         print("\(remote.name) \(r.ref): \(what)")
       }
       print(
-        "sent \(report.objectsSent) objects (\(Format.bytes(report.bytesSent))) in "
+        "sent \(report.objectsSent) objects (\(Format.bytes(report.sentBytes))) in "
           + "\(report.requests) requests")
     }
   }

@@ -25,7 +25,7 @@ struct RemoteGCOptions: ParsableArguments {
     let verb = dryRun ? "would delete" : "deleted"
     print(
       "\(remote.name): \(dryRun ? "would prune" : "pruned") \(report.prunedCommits.count) "
-        + "commits; \(verb) \(report.objectsDeleted) objects (\(Format.bytes(report.bytesFreed))); "
+        + "commits; \(verb) \(report.objectsDeleted) objects (\(Format.bytes(report.freedBytes))); "
         + "\(report.objectsKept) objects kept (\(report.objectsTooYoung) unused but younger than "
         + "the grace period)")
   }
@@ -37,7 +37,7 @@ func fsckRemote(_ store: Store, _ name: String, json: Bool) throws {
   if json {
     try printJSON(report)
   } else {
-    for p in report.problems { print("error: \(p)") }
+    for p in report.problems { print("error: \(p.message)") }
     print(
       "\(name): checked \(report.commitsChecked) commits, \(report.objectsChecked) objects: "
         + (report.isClean ? "ok" : "\(report.problems.count) problems"))
