@@ -32,11 +32,11 @@ let package = Package(
       name: "CKEngine", dependencies: ["CKKernels"],
       resources: [.copy("Resources/digits.csv"), .copy("Resources/DIGITS-LICENSE.md")]),
     // Checkpoints of training state (models, optimizers, RNG, data position) in the store.
-    .target(name: "CKCheckpoint", dependencies: ["CKStore", "CKEngine"]),
+    .target(name: "CKCheckpoint", dependencies: ["CKStore", "CKEngine", "CKRemote"]),
     .executableTarget(
       name: "CkstoreCLI",
       dependencies: [
-        "CKStore", "CKEngine", "CKCheckpoint",
+        "CKStore", "CKEngine", "CKCheckpoint", "CKRemote",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
@@ -59,6 +59,8 @@ let package = Package(
     .testTarget(
       name: "CKCheckpointTests",
       dependencies: ["CKCheckpoint", "CKStore", "CKEngine", "CKTestSupport"]),
-    .testTarget(name: "CKRemoteTests", dependencies: ["CKRemote", "CKStore", "CKTestSupport"]),
+    .testTarget(
+      name: "CKRemoteTests",
+      dependencies: ["CKRemote", "CKStore", "CKCheckpoint", "CKEngine", "CKTestSupport"]),
   ]
 )

@@ -92,6 +92,10 @@ struct RemoteBench: ParsableCommand {
         baseline?.get)
       if n == 0 { baseline = (put, get, label) }
     }
+    if let baseline {
+      try RemoteSyncFigures(concurrency: concurrency, repeats: repeats, gib: gib).run(
+        server: server, into: &report, baseline: (baseline.label, baseline.put))
+    }
     report.rows.sort { $0.section < $1.section }
     if json { try report.printJSON() } else { report.printTable() }
   }

@@ -13,6 +13,8 @@ public struct CheckpointError: Error, Equatable, Sendable, CustomStringConvertib
     case invalidValue
     /// There is no checkpoint to restore.
     case notFound
+    /// Checkpoints saved here did not reach the manager's remote.
+    case pushFailed
   }
 
   /// The kind of failure.

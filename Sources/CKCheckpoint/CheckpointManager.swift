@@ -1,3 +1,4 @@
+import CKRemote
 import CKStore
 import Foundation
 
@@ -34,6 +35,8 @@ public final class CheckpointManager: @unchecked Sendable {
   public let keepEvery: Int64?
   /// Save every this many steps; `save` skips in between.
   public let saveInterval: Int64
+  /// Where each checkpoint is pushed once durable here (CheckpointManager+Remote.swift).
+  let pusher: BackgroundPusher?
   private let writer: BranchWriter
   private var lastSavedStep: Int64?
   private let background = DispatchGroup()
@@ -42,11 +45,15 @@ public final class CheckpointManager: @unchecked Sendable {
 
   /// A manager for `checkpoint` on `branch` of `store`; takes the branch's writer lock.
   ///
+  /// With `remote`, each saved checkpoint is pushed there in the background, and a store whose
+  /// branch is empty first takes the remote's branch, with its newest checkpoint's data, so
+  /// that `restoreOrInitialize` resumes from it on a fresh machine.
+  ///
   /// Throws `CheckpointError.invalidValue` if `maxToKeep` is below 1, `StoreError.locked` if the
   /// branch already has a writer.
   public init(
     _ checkpoint: Checkpoint, store: Store, branch: String = "main", maxToKeep: Int? = 5,
-    keepEvery: Int64? = nil, saveInterval: Int64 = 1
+    keepEvery: Int64? = nil, saveInterval: Int64 = 1, remote: RemoteStore? = nil
   ) throws {
     if let maxToKeep, maxToKeep < 1 {
       throw CheckpointError(.invalidValue, "maxToKeep must be at least 1, not \(maxToKeep)")
@@ -57,6 +64,8 @@ public final class CheckpointManager: @unchecked Sendable {
     self.maxToKeep = maxToKeep
     self.keepEvery = keepEvery
     self.saveInterval = max(1, saveInterval)
+    if let remote { try Self.seed(store, branch: branch, from: remote) }
+    self.pusher = remote.map { BackgroundPusher(store: store, remote: $0, branch: branch) }
     self.writer = try store.writer(branch: branch)
     self.lastSavedStep = try store.head(of: branch).map { try store.commit($0).step }
   }
@@ -119,6 +128,7 @@ public final class CheckpointManager: @unchecked Sendable {
 
   deinit {
     background.wait()
+    pusher?.finishAtExit()
     if case .failure(let error)? = backgroundResult {
       // write(2), not FileHandle: a full or closed stderr must not trap in a deinit.
       let line = Array("ckstore: background checkpoint save to '\(branch)' failed: \(error)\n".utf8)
@@ -178,6 +188,7 @@ public final class CheckpointManager: @unchecked Sendable {
           "checkpoint step-\(request.step) was saved as \(commit.id.short) on '\(branch)', but "
             + "applying retention after it failed: \(error)"))
     }
+    pusher?.push()
     return SavedCheckpoint(commit: commit)
   }
 

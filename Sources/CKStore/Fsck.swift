@@ -94,7 +94,7 @@ extension Store {
       commitsChecked += 1
       objectsChecked += 1
       for p in c.parents { stack.append((origin, p)) }
-      if !isPruned(id) { checkTree(c.tree, prefix: "", commit: id) }
+      if !isPruned(id) && !isPartial(id) { checkTree(c.tree, prefix: "", commit: id) }
     }
 
     let chunks = chunkOrder

@@ -83,7 +83,7 @@ extension Store {
     var live = Set<ObjectID>()
     for (id, c) in try reachableCommits() {
       live.insert(id)
-      if isPruned(id) || alsoPruned.contains(id) { continue }
+      if isPruned(id) || isPartial(id) || alsoPruned.contains(id) { continue }
       try markTree(c.tree, into: &live)
     }
     // A live delta chunk needs its base, whichever commit the base came from. Only stores that

@@ -13,9 +13,11 @@ final class ObjectStore: @unchecked Sendable {
 
   let objectsPath: String
   let compressionLevel: Int32
-  private let scratch: ScratchSpace
+  let scratch: ScratchSpace
   private let lock = NSLock()
   private var directoriesToSync: Set<String> = []
+  /// Where a missing object is fetched from, when the store has a remote (Store+Transfer.swift).
+  let fallback = FallbackSlot()
 
   init(root: String, compressionLevel: Int32, scratch: ScratchSpace) {
     self.objectsPath = root + "/objects"
@@ -159,7 +161,7 @@ final class ObjectStore: @unchecked Sendable {
         UnsafeRawBufferPointer(rebasing: raw[ObjectHeader.size...]), header: header, into: out,
         object: id.hex
       ) { base, into in
-        guard contains(base) else {
+        guard try contains(base) || fetchFromFallback(base) != nil else {
           throw StoreError(
             .objectNotFound,
             "object \(id.hex) is a delta against \(base.hex), and its base is missing")
@@ -192,6 +194,7 @@ final class ObjectStore: @unchecked Sendable {
       }
       return file
     } catch let error as StoreError where error.code == .io && !FileIO.exists(p) {
+      if let fetched = try fetchFromFallback(id) { return fetched }
       throw StoreError(.objectNotFound, "object \(id.hex) is missing")
     }
   }

@@ -26,7 +26,8 @@ extension Store {
     var seen: [ObjectID: Commit] = [:]
     let heads =
       strict
-      ? try refs.list("refs/heads") + refs.list("refs/tags") : try branches() + tags()
+      ? try refs.list("refs/heads") + refs.list("refs/tags") + refs.list("refs/remotes")
+      : try branches() + tags() + refs.scan("refs/remotes").refs
     var stack = heads.map(\.id)
     while let id = stack.popLast() {
       if seen[id] != nil { continue }

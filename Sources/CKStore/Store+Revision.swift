@@ -49,7 +49,9 @@ extension Store {
       }
       return try commit(id)
     }
-    for ref in [revision, RefStore.branchRef(revision), RefStore.tagRef(revision)]
+    for ref in [
+      revision, RefStore.branchRef(revision), RefStore.tagRef(revision), "refs/remotes/" + revision,
+    ]
     where ref.hasPrefix("refs/") && !ref.contains("..") {
       if let id = try refs.read(ref) { return try commit(id) }
     }
@@ -74,7 +76,7 @@ extension Store {
   }
 
   private func commit(step: Int64, onBranch branch: String, revision: String) throws -> Commit {
-    guard let headID = try head(of: branch) else {
+    guard let headID = try head(of: branch) ?? refs.read("refs/remotes/" + branch) else {
       throw StoreError(
         .unknownRevision, "revision '\(revision)': branch '\(branch)' does not exist")
     }

@@ -125,6 +125,12 @@ public final class Store: @unchecked Sendable {
         "commit \(commit.id.short) (step \(commit.step)) was pruned by retention: its metadata "
           + "remains but its tensor data is gone")
     }
+    if isPartial(commit.id) && objectFallback == nil {
+      throw StoreError(
+        .objectNotFound,
+        "commit \(commit.id.short) (step \(commit.step)): its data is on a remote and was not "
+          + "fetched (partial clone or fetch); read it with the remote configured")
+    }
   }
 
   // MARK: Refs

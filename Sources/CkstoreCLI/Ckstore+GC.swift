@@ -20,6 +20,7 @@ extension Ckstore {
     @Option(help: "Apply the retention policy to this branch only (repeatable).")
     var branch: [String] = []
     @Flag(help: "Report what would be freed; change nothing.") var dryRun = false
+    @OptionGroup var remoteOptions: RemoteGCOptions
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
 
@@ -32,6 +33,10 @@ extension Ckstore {
       let store = try storeOptions.open()
       let policy = RetentionPolicy(
         keepLast: keepLast, keepEvery: keepEvery, branches: branch.isEmpty ? nil : branch)
+      if remoteOptions.remote != nil {
+        return try remoteOptions.run(store, policy, dryRun: dryRun, json: output.json)
+      }
+      store.objectFallback = nil  // gc decides on what is here, never on what it could fetch
       let report = try store.gc(policy: policy, dryRun: dryRun)
       if output.json {
         try printJSON(report)
@@ -56,11 +61,16 @@ extension Ckstore {
       abstract: "Verify every object that a commit keeping data uses.",
       discussion: "Each object is read, decoded and hashed. Exit status 1 if anything is wrong.")
 
+    @Option(help: "Verify this remote's reachable objects instead of the local store.")
+    var remote: String?
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
 
     func run() throws {
       let store = try storeOptions.open()
+      if let remote { return try fsckRemote(store, remote, json: output.json) }
+      store.objectFallback = nil  // fsck reports what is here; it never fetches a missing object
+
       let progress = Progress("verifying")
       let report = try store.fsck(progress: progress.update)
       let clean = report.isClean

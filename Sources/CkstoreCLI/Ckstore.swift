@@ -1,6 +1,7 @@
 import ArgumentParser
 import CKCheckpoint
 import CKEngine
+import CKRemote
 import CKStore
 import Foundation
 
@@ -17,7 +18,8 @@ struct Ckstore: ParsableCommand {
     version: "0.1.0",
     subcommands: [
       Init.self, Import.self, Export.self, Log.self, Show.self, Diff.self, GC.self, Fsck.self,
-      Tag.self, Branch.self, Stats.self, Train.self,
+      Tag.self, Branch.self, Stats.self, Train.self, Remote.self, Push.self, Fetch.self,
+      Pull.self, Clone.self,
     ])
 
   /// The one error path of every command: the library's typed errors become
@@ -33,6 +35,8 @@ struct Ckstore: ParsableCommand {
       var command = try parseAsRoot()
       try command.run()
     } catch let error as StoreError {
+      fail(error.message)
+    } catch let error as RemoteError {
       fail(error.message)
     } catch let error as CheckpointError {
       fail(error.description)

@@ -24,7 +24,9 @@ struct StoreOptions: ParsableArguments {
         "no store found: pass --store PATH, set CKSTORE_DIR, or run `ckstore init` "
           + "(searched for .ckstore from \(FileManager.default.currentDirectoryPath) upwards)")
     }
-    return try Store.open(at: path)
+    let store = try Store.open(at: path)
+    store.installRemoteFallback()
+    return store
   }
 }
 

@@ -132,6 +132,26 @@ public final class SeaweedFS: @unchecked Sendable {
     process.waitUntilExit()
   }
 
+  /// Starts a killed process again, with the same arguments and log (fault tests re-run the
+  /// failed work after it); for `s3` or `server`, waits until the gateway answers.
+  public func restart(_ name: String, timeout: Double = 60) throws {
+    kill(name)
+    guard let index = lock.withLock({ launched.firstIndex { $0.name == name } }) else { return }
+    let old = lock.withLock { launched[index].process }
+    let process = Process()
+    process.executableURL = old.executableURL
+    process.arguments = old.arguments
+    process.currentDirectoryURL = old.currentDirectoryURL
+    process.standardOutput = old.standardOutput
+    process.standardError = old.standardError
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    lock.withLock { launched[index].process = process }
+    if name == "s3" || name == "server", let port = endpoint.port {
+      try waitForHTTP(port: port, path: "/", name: name, timeout: timeout)
+    }
+  }
+
   /// Stops every process (SIGTERM, then SIGKILL after 5 s), waits for them and removes the
   /// directory. Safe to call twice.
   public func stop() {

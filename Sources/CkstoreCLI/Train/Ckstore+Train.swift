@@ -29,6 +29,7 @@ extension Ckstore {
     @Option(help: "Examples per batch.") var batchSize = 32
     @Option(help: "Adam learning rate.") var lr: Float = 1e-3
     @Option(help: "The branch to commit to.") var branch = "main"
+    @OptionGroup var remoteTraining: RemoteTrainingOptions
     @OptionGroup var storeOptions: StoreOptions
 
     func validate() throws {
@@ -73,7 +74,8 @@ extension Ckstore {
       try checkpoint.track(generator, as: "rng")
       try checkpoint.track(batches, as: "data")
       let manager = try CheckpointManager(
-        checkpoint, store: store, branch: branch, maxToKeep: keepLast, saveInterval: saveEvery)
+        checkpoint, store: store, branch: branch, maxToKeep: keepLast, saveInterval: saveEvery,
+        remote: try remoteTraining.connect(store))
       let metadata = task.signature.merging(
         ["seed": "\(seed)", "batch_size": "\(batchSize)", "lr": "\(lr)"],
         uniquingKeysWith: { a, _ in a })
@@ -113,6 +115,7 @@ extension Ckstore {
         if let sig = stop.signal {
           try save("interrupted by \(StopSignal.name(sig)) at step \(checkpoint.step)", force: true)
           progress.finish()
+          try manager.finishPushing()
           print("\(StopSignal.name(sig)): saved step \(checkpoint.step) and stopped")
           return
         }
@@ -125,6 +128,7 @@ extension Ckstore {
       }
       try save(force: true)
       progress.finish()
+      try manager.finishPushing()
       print("done: \(branch) is at step \(checkpoint.step)")
     }
   }
