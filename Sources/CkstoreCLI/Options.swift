@@ -34,7 +34,7 @@ struct OutputOptions: ParsableArguments {
   var json = false
 }
 
-/// Prints a Codable value as pretty, key-sorted JSON.
+/// Prints an Encodable value as pretty, key-sorted JSON.
 func printJSON<T: Encodable>(_ value: T) throws {
   let encoder = JSONEncoder()
   encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -45,7 +45,7 @@ func printJSON<T: Encodable>(_ value: T) throws {
     var container = encoder.singleValueContainer()
     try container.encode(formatter.string(from: date))
   }
-  encoder.nonConformingFloatEncodingStrategy = .convertToString(
-    positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+  // No nonConformingFloatEncodingStrategy: NaN and inf are nulled by `NonFinite` first, and
+  // one that slipped through fails the command instead of printing invalid JSON.
   print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
