@@ -107,6 +107,7 @@ extension Ckstore {
               + (switchTo ? "; to switch to it: ckstore switch \(names[0])" : ""))
         }
         try store.checkout(branch: names[0])
+        guard output.json else { return print("switched to \(names[0])") }
         changes.append(
           RefChange(kind: .branch, name: names[0], action: .unchanged, old: existing, new: existing)
         )

@@ -35,7 +35,10 @@ struct OutputOptions: ParsableArguments {
 }
 
 /// Prints an Encodable value as pretty, key-sorted JSON.
-func printJSON<T: Encodable>(_ value: T) throws {
+func printJSON<T: Encodable>(_ value: T) throws { print(try jsonText(value), terminator: "") }
+
+/// An Encodable value as pretty, key-sorted JSON and a newline (docs/JSON.md).
+func jsonText<T: Encodable>(_ value: T) throws -> String {
   let encoder = JSONEncoder()
   encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
   // Commit times are kept to the millisecond; print them so.
@@ -47,5 +50,5 @@ func printJSON<T: Encodable>(_ value: T) throws {
   }
   // No nonConformingFloatEncodingStrategy: NaN and inf are nulled by `NonFinite` first, and
   // one that slipped through fails the command instead of printing invalid JSON.
-  print(String(decoding: try encoder.encode(value), as: UTF8.self))
+  return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
 }
