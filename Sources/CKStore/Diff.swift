@@ -1,46 +1,3 @@
-/// How two tensors of the same dtype and shape differ, elementwise, computed in Double.
-public struct DiffStatistics: Equatable, Sendable, Codable {
-  /// ‖B − A‖₂.
-  public var l2: Double
-  /// ‖B − A‖₂ / ‖A‖₂ (infinite when A is all zeros and B is not).
-  public var relative: Double
-  /// max |B − A|.
-  public var maxAbs: Double
-  /// Elements whose bytes differ.
-  public var changedElements: Int
-  /// All elements.
-  public var elements: Int
-
-  /// changedElements / elements.
-  public var changedFraction: Double {
-    elements == 0 ? 0 : Double(changedElements) / Double(elements)
-  }
-
-  /// Statistics of `b − a` for two canonical buffers of `dtype` with the same element count.
-  public static func compute(
-    _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, dtype: DType
-  ) -> DiffStatistics {
-    let n = a.count / dtype.size
-    var sumSq = 0.0
-    var baseSq = 0.0
-    var maxAbs = 0.0
-    var changed = 0
-    let size = dtype.size
-    for i in 0..<n {
-      if memcmp(a.baseAddress! + i * size, b.baseAddress! + i * size, size) != 0 { changed += 1 }
-      let x = TensorValues.value(a, dtype, i)
-      let d = TensorValues.value(b, dtype, i) - x
-      sumSq += d * d
-      baseSq += x * x
-      maxAbs = max(maxAbs, abs(d))
-    }
-    let l2 = sumSq.squareRoot()
-    let relative = baseSq > 0 ? l2 / baseSq.squareRoot() : (l2 > 0 ? .infinity : 0)
-    return DiffStatistics(
-      l2: l2, relative: relative, maxAbs: maxAbs, changedElements: changed, elements: n)
-  }
-}
-
 /// One tensor's difference between two commits.
 public struct TensorDiff: Equatable, Sendable {
   /// What happened to the tensor.
@@ -61,7 +18,8 @@ public struct TensorDiff: Equatable, Sendable {
   public var old: TensorInfo?
   /// The entry in B (nil when removed).
   public var new: TensorInfo?
-  /// Numeric statistics, for changed tensors whose dtype and shape stayed the same.
+  /// Numeric statistics, for changed tensors whose shape stayed the same and whose dtypes both
+  /// have scalar values.
   public var statistics: DiffStatistics?
 
   /// Whether the dtype changed.
@@ -74,44 +32,57 @@ public struct TensorDiff: Equatable, Sendable {
 public struct SnapshotDiff: Equatable, Sendable {
   /// Added, removed and changed tensors, sorted by name.
   public var tensors: [TensorDiff]
-  /// Tensors present in both with identical data (recognised by id, never read).
+  /// Tensors present in both with identical data, sorted by name, including every tensor inside
+  /// an unchanged subtree (listed from the tree objects; tensor data is never read).
   public var unchangedTensors: [String]
-  /// Subtrees identical in both (recognised by id; neither read nor descended into), as name
-  /// prefixes such as `model.encoder.`.
+  /// Subtrees identical in both (recognised by id, their data never read), as name prefixes
+  /// such as `model.encoder.`, sorted; empty when the whole trees are equal.
   public var unchangedSubtrees: [String]
 
-  /// Whether the two trees hold exactly the same tensors.
+  /// Whether the two trees hold exactly the same tensors (within the paths compared).
   public var isIdentical: Bool { tensors.isEmpty }
 }
-
-#if canImport(Glibc)
-  import Glibc
-#endif
 
 extension Store {
   /// Compares two commits tensor by tensor.
   ///
   /// Identical subtrees and tensors are recognised by id without reading their data; only
-  /// changed tensors are read, and only when `statistics` is true.
-  public func diff(_ a: Commit, _ b: Commit, statistics: Bool = true) throws -> SnapshotDiff {
+  /// changed tensors are read, and only when `statistics` is true. Tensors of different dtypes
+  /// but the same shape are compared after widening both to Double. `paths`, when not empty,
+  /// limits the comparison to tensors whose name starts with one of them.
+  public func diff(_ a: Commit, _ b: Commit, statistics: Bool = true, paths: [String] = [])
+    throws -> SnapshotDiff
+  {
     try requireData(a)
     try requireData(b)
     var result = SnapshotDiff(tensors: [], unchangedTensors: [], unchangedSubtrees: [])
     try diffTrees(a.tree, b.tree, prefix: "", into: &result)
+    if !paths.isEmpty {
+      let wanted = { (name: String) in paths.contains { name.hasPrefix($0) } }
+      result.tensors.removeAll { !wanted($0.name) }
+      result.unchangedTensors.removeAll { !wanted($0) }
+      result.unchangedSubtrees.removeAll { subtree in
+        !paths.contains { subtree.hasPrefix($0) || $0.hasPrefix(subtree) }
+      }
+    }
     if statistics {
       for i in result.tensors.indices {
         let d = result.tensors[i]
-        guard d.change == .changed, let old = d.old, let new = d.new, old.dtype == new.dtype,
-          old.shape == new.shape, TensorValues.hasScalarValues(old.dtype)
+        guard d.change == .changed, let old = d.old, let new = d.new,
+          old.shape == new.shape, TensorValues.hasScalarValues(old.dtype),
+          TensorValues.hasScalarValues(new.dtype)
         else { continue }
         let x = try read(old)
         let y = try read(new)
         result.tensors[i].statistics = x.withUnsafeBytes { xa in
-          y.withUnsafeBytes { ya in DiffStatistics.compute(xa, ya, dtype: old.dtype) }
+          y.withUnsafeBytes { ya in DiffStatistics.compute(xa, old.dtype, ya, new.dtype) }
         }
       }
     }
-    result.tensors.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+    let byName = { (x: String, y: String) in x.utf8.lexicographicallyPrecedes(y.utf8) }
+    result.tensors.sort { byName($0.name, $1.name) }
+    result.unchangedTensors.sort(by: byName)
+    result.unchangedSubtrees.sort(by: byName)
     return result
   }
 
@@ -119,8 +90,8 @@ extension Store {
     _ a: ObjectID?, _ b: ObjectID?, prefix: String, into result: inout SnapshotDiff
   ) throws {
     if let a, let b, a == b {
-      if prefix.isEmpty { return }
-      result.unchangedSubtrees.append(prefix)
+      if !prefix.isEmpty { result.unchangedSubtrees.append(prefix) }
+      try listTensors(a, prefix: prefix, into: &result.unchangedTensors)
       return
     }
     let left = try a.map { try tree($0).entries } ?? []
@@ -133,6 +104,15 @@ extension Store {
     for (key, entry) in l { try diffEntry(entry, nil, name: prefix + key, into: &result) }
   }
 
+  /// The names of every tensor under a tree, read from the tree objects alone.
+  private func listTensors(_ id: ObjectID, prefix: String, into names: inout [String]) throws {
+    for (key, entry) in try tree(id).entries {
+      switch entry {
+      case .tree(let sub): try listTensors(sub, prefix: prefix + key, into: &names)
+      case .tensor: names.append(prefix + key)
+      }
+    }
+  }
   private func diffEntry(
     _ a: TreeEntry?, _ b: TreeEntry?, name: String, into result: inout SnapshotDiff
   ) throws {

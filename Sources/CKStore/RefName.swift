@@ -10,6 +10,8 @@ public enum RefName {
     if name.hasPrefix("-") { throw fail("may not start with '-'") }
     if name.hasSuffix(".lock") { throw fail("may not end with '.lock'") }
     if name.contains("..") { throw fail("may not contain '..'") }
+    // `REF@{N}` names a reflog entry.
+    if name.contains("@{") { throw fail("may not contain '@{'") }
     if name.hasPrefix("step-") { throw fail("'step-N' is a revision form") }
     for scalar in name.unicodeScalars {
       if scalar.value < 0x21 || scalar.value == 0x7F {

@@ -191,12 +191,48 @@ final class RefStore: @unchecked Sendable {
     }
   }
 
-  /// Removes a ref (a branch or tag deletion); its reflog stays.
+  /// Removes a ref (a branch or tag deletion) if it still names `expected`, under the ref's lock
+  /// like any move, then its reflog: a later ref of the same name starts a fresh history, and
+  /// `NAME@{N}` never names a commit of the deleted one. Throws `refConflict` if the ref moved,
+  /// `locked` if another process is updating it. Once the ref file is gone the deletion stands;
+  /// failures after it are warnings.
   func delete(_ ref: String, expected: ObjectID) throws {
-    guard try read(ref) == expected else {
-      throw StoreError(.refConflict, "ref \(ref) moved; not deleted")
+    let path = root + "/" + ref
+    let lockPath = path + ".lock"
+    guard let lock = try RefLock.acquire(lockPath) else {
+      throw StoreError(
+        .locked,
+        "ref \(ref) is locked by another writer (\(lockPath), held by a live process)")
     }
-    try FileIO.remove(root + "/" + ref)
+    defer { lock.release() }
+    let current = try read(ref)
+    guard current == expected else {
+      throw StoreError(
+        .refConflict,
+        "ref \(ref) moved to \(current?.short ?? "nothing") while expecting \(expected.short); "
+          + "not deleted")
+    }
+    try FileIO.remove(path)
+    let folder = FileIO.parentFolder(path)
+    do {
+      try FileIO.syncDirectory(folder)
+      let log = root + "/logs/" + ref
+      if FileIO.exists(log) { try FileIO.remove(log) }
+    } catch {
+      warnings.report(
+        StoreWarning(
+          "ref \(ref) was deleted (the change landed), but \(error): the deletion may not "
+            + "survive a crash, or its reflog is left behind"))
+    }
+  }
+
+  /// Replaces `to`'s reflog with a copy of `from`'s (a branch rename keeps its history).
+  func copyLog(_ from: String, to: String) throws {
+    let source = root + "/logs/" + from
+    let target = root + "/logs/" + to
+    try FileIO.makeDirectories(FileIO.parentFolder(target))
+    let bytes = FileIO.exists(source) ? try FileIO.read(source) : []
+    try FileIO.writeAtomically(bytes, to: target, tempPath: try scratch.newTempPath())
   }
 
   private func appendLog(_ ref: String, old: ObjectID?, new: ObjectID, message: String) throws {

@@ -33,6 +33,7 @@ extension Ckstore {
     @Option(help: "Remove this prefix from exported names (model/ turns model/w into w).")
     var stripPrefix: String?
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var json: OutputOptions
 
     func validate() throws {
       if let maxShardSize, ByteSize.parse(maxShardSize) == nil {
@@ -54,19 +55,37 @@ extension Ckstore {
         "exporting", totalBytes: tensors.reduce(0) { $0 + $1.info.byteCount })
       let report: @Sendable (Int, Int) -> Void = { progress.update($0, $1) }
       let destination: String
+      var files: [String] = []
       if let maxShardSize {
         let shards = try store.writeShards(
           tensors, metadata: metadata, folder: output,
           maxShardSize: ByteSize.parse(maxShardSize)!, progress: report)
         destination = "\(shards.count) shards and \(Safetensors.indexName) in \(output)"
+        files = shards.map { output + "/" + $0 } + [output + "/" + Safetensors.indexName]
       } else {
         let target = try ExportTarget.classify(output)
         try store.writeSafetensors(tensors, metadata: metadata, to: target, progress: report)
         destination = target == .standardOutput ? "standard output" : output
+        if target != .standardOutput { files = [output] }
       }
-      // With -o -, standard output carries the file: the summary goes to stderr.
-      let summary =
+      // With -o -, standard output carries the file: the summary (text or JSON) goes to stderr.
+      var summary =
         "wrote \(tensors.count) tensors of \(commit.id.short) (step \(commit.step)) to \(destination)\n"
+      if json.json {
+        struct ExportJSON: Encodable {
+          var commit: String
+          var step: Int64
+          var tensorCount: Int
+          var tensorBytes: Int
+          var output: String
+          var files: [String]
+        }
+        summary = try jsonText(
+          ExportJSON(
+            commit: commit.id.hex, step: commit.step, tensorCount: tensors.count,
+            tensorBytes: tensors.reduce(0) { $0 + $1.info.byteCount }, output: output,
+            files: files))
+      }
       if output == "-" { StandardError.write(summary) } else { print(summary, terminator: "") }
     }
   }

@@ -38,7 +38,16 @@ extension Ckstore {
         metrics: recorded.metrics, metadata: recorded.rest,
         progress: { done, total in progress.update(done, total) })
       if output.json {
-        try printJSON(CommitJSON(commit, pruned: false, refs: [target]))
+        struct ImportJSON: Encodable {
+          var branch: String
+          var commit: CommitJSON
+          var tensorCount: Int
+          var files: [String]
+        }
+        try printJSON(
+          ImportJSON(
+            branch: target, commit: CommitJSON(commit, in: store, refs: try store.decorations()),
+            tensorCount: sources.count, files: files))
       } else {
         print(
           "[\(target) \(commit.id.short)] step \(step): \(sources.count) tensors, "

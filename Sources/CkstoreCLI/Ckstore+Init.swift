@@ -17,16 +17,27 @@ extension Ckstore {
     @Flag(help: "Experimental: store float chunks as deltas against the parent commit's.")
     var delta = false
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: OutputOptions
 
     func run() throws {
       let target =
         path ?? storeOptions.store ?? ProcessInfo.processInfo.environment["CKSTORE_DIR"]
         ?? ".ckstore"
-      try Store.create(
-        at: target,
-        configuration: StoreConfiguration(
-          chunkSize: chunkSize, compressionLevel: level, deltaAgainstParent: delta))
-      print("Initialized empty ckstore store in \(target)")
+      let configuration = StoreConfiguration(
+        chunkSize: chunkSize, compressionLevel: level, deltaAgainstParent: delta)
+      try Store.create(at: target, configuration: configuration)
+      guard output.json else { return print("Initialized empty ckstore store in \(target)") }
+      struct InitJSON: Encodable {
+        var store: String
+        var chunkSize: Int
+        var compressionLevel: Int
+        var deltaAgainstParent: Bool
+      }
+      try printJSON(
+        InitJSON(
+          store: target, chunkSize: configuration.chunkSize,
+          compressionLevel: configuration.compressionLevel,
+          deltaAgainstParent: configuration.deltaAgainstParent))
     }
   }
 }

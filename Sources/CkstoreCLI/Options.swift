@@ -36,8 +36,11 @@ struct OutputOptions: ParsableArguments {
   var json = false
 }
 
-/// Prints a Codable value as pretty, key-sorted JSON.
-func printJSON<T: Encodable>(_ value: T) throws {
+/// Prints an Encodable value as pretty, key-sorted JSON.
+func printJSON<T: Encodable>(_ value: T) throws { print(try jsonText(value), terminator: "") }
+
+/// An Encodable value as pretty, key-sorted JSON and a newline (docs/JSON.md).
+func jsonText<T: Encodable>(_ value: T) throws -> String {
   let encoder = JSONEncoder()
   encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
   // Commit times are kept to the millisecond; print them so.
@@ -47,7 +50,7 @@ func printJSON<T: Encodable>(_ value: T) throws {
     var container = encoder.singleValueContainer()
     try container.encode(formatter.string(from: date))
   }
-  encoder.nonConformingFloatEncodingStrategy = .convertToString(
-    positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-  print(String(decoding: try encoder.encode(value), as: UTF8.self))
+  // No nonConformingFloatEncodingStrategy: NaN and inf are nulled by `NonFinite` first, and
+  // one that slipped through fails the command instead of printing invalid JSON.
+  return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
 }

@@ -206,7 +206,7 @@ import Testing
       box, ["export", "main~1", "-o", box.path("p.safetensors")], naming: [short, "pruned"])
     #expect(!FileManager.default.fileExists(atPath: box.path("p.safetensors")))
     // Its metadata is still there.
-    let log = try decodeJSON([CommitJSON].self, try box.ok("log", "--json").stdout)
+    let log = try decodeLog(try box.ok("log", "--json").stdout)
     #expect(log.map(\.step) == [2, 1] && log[1].pruned)
   }
 

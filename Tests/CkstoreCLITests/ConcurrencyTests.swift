@@ -125,7 +125,7 @@ import Testing
     // still clean.
     try box.ok("gc")
     #expect(try box.ck("fsck").status == 0)
-    let log = try decodeJSON([CommitJSON].self, try box.ok("log", "--json").stdout)
+    let log = try decodeLog(try box.ok("log", "--json").stdout)
     // Each stale lock was followed by one more import, which committed.
     #expect(log.count == 3 + afterRef + finished + staleLocks)
     print(
@@ -212,7 +212,7 @@ import Testing
     pruned += final.prunedCommits.count
     let fsck = try decodeJSON(FsckJSON.self, try box.ok("fsck", "--json").stdout)
     #expect(fsck.problems.isEmpty)
-    let log = try decodeJSON([CommitJSON].self, try box.ok("log", "--json").stdout)
+    let log = try decodeLog(try box.ok("log", "--json").stdout)
     #expect(log.map(\.step) == (0..<Int64(count)).reversed())
     let kept = log.filter { !$0.pruned }
     // Kept: the last two and every fifth step.

@@ -90,12 +90,19 @@ import Testing
     #expect(d.tensors.map(\.name) == ["cast.c", "enc.v", "enc.w", "new.y", "old.x", "shape.s"])
     #expect(
       d.tensors.map(\.change) == ["changed", "changed", "changed", "added", "removed", "changed"])
-    #expect(d.unchangedTensors == ["enc.b"])
+    // Tensors inside the unchanged subtree count too, named from the tree objects.
+    #expect(d.unchangedTensors == ["dec.b", "dec.w", "enc.b"])
     #expect(d.unchangedSubtrees == ["dec."])
 
+    // A dtype change is compared after widening: the same bytes read as float32, then int32.
     let cast = d.tensors[0]
-    #expect(cast.dtypeChanged && !cast.shapeChanged && cast.l2 == nil)
+    #expect(cast.dtypeChanged && !cast.shapeChanged)
     #expect(cast.old?.dtype == "float32" && cast.new?.dtype == "int32")
+    let floats = randomFloats(6, seed: 6)
+    let ints = floats.map { Double(Int32(bitPattern: $0.bitPattern)) }
+    let castMax = zip(floats, ints).map { abs($1 - Double($0)) }.max()!
+    #expect(cast.statistics?.kind == "float" && cast.statistics?.elements == 6)
+    #expect(cast.changedElements == 6 && close(cast.maxAbs, castMax))
     let shape = d.tensors[5]
     #expect(shape.shapeChanged && !shape.dtypeChanged && shape.l2 == nil)
     #expect(shape.old?.shape == [2, 6] && shape.new?.shape == [3, 4])
@@ -125,12 +132,15 @@ import Testing
     #expect(wLine.hasSuffix("changed=\(pct)"), "\(wLine)")
     #expect(wLine.hasPrefix("changed enc.w float32 [16, 16] l2=\(String(format: "%.4g", w.l2)) "))
     #expect(wLine.contains(" max=\(String(format: "%.4g", w.maxAbs)) "), "\(wLine)")
-    #expect(lines.map(squashed).contains("changed cast.c int32 [6] dtype float32 → int32"))
+    #expect(
+      lines.map(squashed).contains {
+        $0.hasPrefix("changed cast.c int32 [6] dtype float32 → int32; l2=")
+      })
     #expect(lines.map(squashed).contains("changed shape.s float32 [3, 4] shape [2, 6] → [3, 4]"))
     #expect(lines.map(squashed).contains("added new.y float32 [4]"))
     #expect(lines.map(squashed).contains("removed old.x float32 [4]"))
     #expect(
-      lines.last == "4 changed, 1 added, 1 removed, 1 unchanged tensors, 1 unchanged subtrees")
+      lines.last == "4 changed, 1 added, 1 removed, 3 unchanged tensors (1 unchanged subtrees)")
   }
 
   @Test func statListsChangesWithoutStatistics() throws {
@@ -141,11 +151,11 @@ import Testing
     #expect(r.stdout.contains("changed  enc.w"))
     #expect(
       r.stdout.hasSuffix(
-        "4 changed, 1 added, 1 removed, 1 unchanged tensors, 1 unchanged subtrees\n"))
+        "4 changed, 1 added, 1 removed, 3 unchanged tensors (1 unchanged subtrees)\n"))
     let j = try decodeJSON(
       DiffJSON.self, try p.box.ck("diff", "main~1", "main", "--stat", "--json").stdout)
     #expect(
-      j.tensors.count == 6 && j.tensors.allSatisfy { $0.l2 == nil && $0.changedElements == nil })
+      j.tensors.count == 6 && j.tensors.allSatisfy { $0.statistics == nil })
   }
 
   /// Statistics for every floating dtype and an integer one, from values decoded here.
@@ -211,8 +221,13 @@ import Testing
     #expect(d.tensors.map(\.name).sorted() == expected.keys.sorted())
     for entry in d.tensors {
       let e = try #require(expected[entry.name])
-      #expect(close(entry.l2, e.l2), "\(entry.name) l2 \(entry.l2 ?? -1) vs \(e.l2)")
-      #expect(close(entry.relative, e.relative), "\(entry.name) relative")
+      if entry.name == "t.int8" {
+        // Integers: the changed count and the largest change, no l2.
+        #expect(entry.statistics?.kind == "integer" && entry.l2 == nil && entry.relative == nil)
+      } else {
+        #expect(close(entry.l2, e.l2), "\(entry.name) l2 \(entry.l2 ?? -1) vs \(e.l2)")
+        #expect(close(entry.relative, e.relative), "\(entry.name) relative")
+      }
       #expect(
         close(entry.maxAbs, e.maxAbs), "\(entry.name) max \(entry.maxAbs ?? -1) vs \(e.maxAbs)")
       #expect(entry.changedElements == e.changed, "\(entry.name) changed elements")
@@ -228,9 +243,8 @@ import Testing
     let c = try p.box.commit(again, step: 3)
     let r = try p.box.ck("diff", p.b, c)
     #expect(r.status == 0, "\(r.stderr)")
-    #expect(
-      r.stdout.hasSuffix(
-        "0 changed, 0 added, 0 removed, 0 unchanged tensors, 0 unchanged subtrees\n"))
+    // Every tensor of the tree is unchanged, counted from the trees without reading data.
+    #expect(r.stdout.hasSuffix("0 changed, 0 added, 0 removed, 8 unchanged tensors\n"))
     let j = try p.box.ck("diff", "main", "main~1", "--json")
     #expect(j.status == 0)
     let d = try decodeJSON(DiffJSON.self, j.stdout)

@@ -36,7 +36,8 @@ import Testing
   func importJSON(_ box: Sandbox, _ args: String...) throws -> Imported {
     let r = try box.ck(["import"] + args + ["--json"])
     try #require(r.status == 0, "import \(args) failed: \(r.stderr)")
-    return try decodeJSON(Imported.self, r.stdout)
+    struct Document: Decodable { var commit: Imported }
+    return try decodeJSON(Document.self, r.stdout).commit
   }
 
   @Test func shardedImportIsOneCommitAndShardedExportReimportsToTheSameTree() throws {

@@ -16,7 +16,7 @@ import Testing
     let imported = try CLI.run(["import", file, "--step", "7"], directory: deep)
     #expect(imported.status == 0, "\(imported.stderr)")
     let log = try CLI.run(["log", "--json"], directory: deep)
-    #expect(try decodeJSON([CommitJSON].self, log.stdout).map(\.step) == [7])
+    #expect(try decodeLog(log.stdout).map(\.step) == [7])
     // Through CKSTORE_DIR too.
     let env = try CLI.run(["log", "--oneline"], environment: ["CKSTORE_DIR": box.path(".ckstore")])
     #expect(env.status == 0 && env.stdout.contains("step-7"))

@@ -120,12 +120,15 @@ import Testing
     ("import", "Commit the tensors of safetensors files as one checkpoint."),
     ("export", "Write a commit's tensors as a safetensors file, a stream, or shards."),
     ("log", "List commits, newest first, following first parents."),
-    ("show", "Show a commit's metadata and its tensor table."),
-    ("diff", "Compare two checkpoints tensor by tensor."),
+    ("show", "Show a commit's metadata and its tensor table, or one tensor's values."),
+    ("diff", "Compare two checkpoints tensor by tensor (one revision: against HEAD)."),
     ("gc", "Apply retention and delete objects no kept commit uses."),
     ("fsck", "Verify every object that a commit keeping data uses."),
-    ("tag", "Name a commit with a tag (tagged commits always keep their data), or list tags."),
-    ("branch", "List branches, or create one at a revision."),
+    ("tag", "List tags, tag a commit, move (-f) or delete (-d) a tag."),
+    ("branch", "List, create, delete (-d, -D) or rename (-m) branches."),
+    ("switch", "Make a branch the current one (where new commits and step-N go)."),
+    ("reflog", "Show where a branch or tag pointed over time, newest first."),
+    ("status", "The current branch and the commit it names."),
     ("stats", "Logical versus stored bytes, dedup and compression ratios, object counts."),
     ("train", "Train a small model on the engine, committing checkpoints as it goes."),
   ]
@@ -138,8 +141,9 @@ import Testing
     #expect(text.contains(abstract), "\(command) --help lacks its abstract: \(r.stdout)")
     #expect(text.contains("USAGE: ckstore \(command)"))
     #expect(text.contains("--store"))
-    if !["init", "import", "export", "train"].contains(command) {
-      #expect(text.contains("--json"), "\(command) is a read command and has --json")
+    // Every command takes --json (docs/JSON.md); train's document is specified, not yet printed.
+    if command != "train" {
+      #expect(text.contains("--json"), "\(command) has --json")
     }
   }
 

@@ -57,7 +57,7 @@ import Testing
   @Test func logJSONHasIdsStepsMetricsParentsAndPrunedMarkers() throws {
     let box = try Sandbox()
     let c = try history(box)
-    var log = try decodeJSON([CommitJSON].self, try box.ok("log", "--json").stdout)
+    var log = try decodeLog(try box.ok("log", "--json").stdout)
     #expect(log.map(\.id) == [c[2].id.hex, c[1].id.hex, c[0].id.hex])
     #expect(log.map(\.step) == [300, 200, 100])
     #expect(log[0].metrics == ["loss": 0.5, "acc": 0.75])
@@ -72,12 +72,12 @@ import Testing
 
     // Retention marks the two older commits pruned; log still lists all three.
     try box.ok("gc", "--keep-last", "1")
-    log = try decodeJSON([CommitJSON].self, try box.ok("log", "--json").stdout)
+    log = try decodeLog(try box.ok("log", "--json").stdout)
     #expect(log.map(\.pruned) == [false, true, true])
     #expect(log.map(\.step) == [300, 200, 100])
     let text = try box.ok("log", "--oneline").stdout.split(separator: "\n")
     #expect(text.map { $0.hasSuffix(" [pruned]") } == [false, true, true])
-    let limited = try decodeJSON([CommitJSON].self, try box.ok("log", "--json", "-n", "1").stdout)
+    let limited = try decodeLog(try box.ok("log", "--json", "-n", "1").stdout)
     #expect(limited.map(\.id) == [c[2].id.hex])
   }
 
@@ -133,8 +133,7 @@ import Testing
       a, _ in a
     }
     let file = try box.write("every.safetensors", tensors, metadata: recorded)
-    let imported = try decodeJSON(
-      CommitJSON.self, try box.ok("import", file, "--json").stdout)
+    let imported = try decodeImport(try box.ok("import", file, "--json").stdout)
     #expect(imported.step == 42)
     #expect(imported.metadata == metadata)
     #expect(imported.refs == ["main"])

@@ -86,7 +86,7 @@ import Testing
     #expect(deleted.count == 8 * 3)
 
     // log lists all ten, eight pruned; fsck is clean; kept commits export what was imported.
-    let log = try decodeJSON([CommitJSON].self, try box.ok("log", "--json").stdout)
+    let log = try decodeLog(try box.ok("log", "--json").stdout)
     #expect(log.map(\.step) == Array((1...10).reversed()))
     #expect(log.map(\.pruned) == [false, false] + Array(repeating: true, count: 8))
     let fsck = try decodeJSON(FsckJSON.self, try box.ok("fsck", "--json").stdout)
@@ -113,7 +113,7 @@ import Testing
     // Kept: 10, 9 (last two), 8 and 4 (multiples of 4), 3 (tagged).
     let pruned = Set([1, 2, 5, 6, 7].map { run.ids[$0 - 1] })
     #expect(Set(report.prunedCommits) == pruned)
-    let log = try decodeJSON([CommitJSON].self, try box.ok("log", "--json").stdout)
+    let log = try decodeLog(try box.ok("log", "--json").stdout)
     #expect(log.filter(\.pruned).map(\.step).sorted() == [1, 2, 5, 6, 7])
     #expect(log.first { $0.step == 3 }?.refs == ["tag: v1"])
     for step in [3, 4, 8, 9, 10] {
@@ -148,7 +148,7 @@ import Testing
     let report = try decodeJSON(
       GCJSON.self, try run.box.ok("gc", "--keep-last", "2", "--branch", "main", "--json").stdout)
     #expect(report.prunedCommits.isEmpty, "pruned steps reachable from zz")
-    let log = try decodeJSON([CommitJSON].self, try run.box.ok("log", "zz", "--json").stdout)
+    let log = try decodeLog(try run.box.ok("log", "zz", "--json").stdout)
     #expect(log.filter(\.pruned).map(\.step) == [])
   }
 
@@ -186,7 +186,7 @@ import Testing
     #expect(try box.ok("branch").stdout == "* main  \(run.ids[9].prefix(12))\n")
     let created = try box.ok("branch", "exp", "main~3")
     #expect(created.stdout == "branch exp → \(run.ids[6].prefix(12)) (step 7)\n")
-    var list = try decodeJSON([BranchJSON].self, try box.ok("branch", "--json").stdout)
+    var list = try decodeBranches(try box.ok("branch", "--json").stdout)
     #expect(
       list == [
         BranchJSON(name: "exp", head: run.ids[6], current: false),
@@ -198,13 +198,13 @@ import Testing
       dup.status == 2 && dup.stderr.contains("'exp'") && dup.stderr.contains("already exists"))
 
     #expect(try box.ok("branch", "exp", "--switch").stdout == "switched to exp\n")
-    list = try decodeJSON([BranchJSON].self, try box.ok("branch", "--json").stdout)
+    list = try decodeBranches(try box.ok("branch", "--json").stdout)
     #expect(list.map(\.current) == [true, false])
     #expect(try box.ok("branch").stdout.hasPrefix("* exp  "))
     // New commits go to the current branch; step-N resolves on it, main:step-N on main.
     let side = try box.commit([try floatTensor("own.w", [2], seed: 77)], step: 8)
     #expect(box.head("exp") == side && box.head("main") == run.ids[9])
-    let log = try decodeJSON([CommitJSON].self, try box.ok("log", "--json").stdout)
+    let log = try decodeLog(try box.ok("log", "--json").stdout)
     #expect(log.map(\.id) == [side] + run.ids[0..<7].reversed())
     #expect(
       try decodeJSON(ShowJSON.self, try box.ok("show", "step-8", "--json").stdout).commit.id == side
@@ -214,15 +214,22 @@ import Testing
         == run.ids[7])
     // Another branch's commits keep their data when gc applies to main only.
     try box.ok("gc", "--keep-last", "1", "--branch", "main")
-    let mainLog = try decodeJSON([CommitJSON].self, try box.ok("log", "main", "--json").stdout)
+    let mainLog = try decodeLog(try box.ok("log", "main", "--json").stdout)
     #expect(mainLog.map(\.pruned) == [false, true, true] + Array(repeating: false, count: 7))
     #expect(try box.ck("fsck").status == 0)
 
     // Tags: list, JSON, duplicates refused.
     try box.ok("tag", "best", "main~1")
     #expect(try box.ok("tag").stdout == "best  \(run.ids[8].prefix(12))\n")
-    let tags = try decodeJSON([String: String].self, try box.ok("tag", "--json").stdout)
-    #expect(tags == ["best": run.ids[8]])
+    struct Tags: Decodable {
+      struct Entry: Decodable, Equatable {
+        var name: String
+        var commit: String
+      }
+      var tags: [Entry]
+    }
+    let tags = try decodeJSON(Tags.self, try box.ok("tag", "--json").stdout).tags
+    #expect(tags == [.init(name: "best", commit: run.ids[8])])
     let again = try box.ck("tag", "best", "main")
     #expect(again.status == 2 && again.stderr.contains("'best'"))
   }

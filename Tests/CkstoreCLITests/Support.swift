@@ -82,7 +82,7 @@ final class Sandbox {
     if let branch { args += ["--branch", branch] }
     let r = try ck(args)
     try #require(r.status == 0, "import failed: \(r.stderr)")
-    return try decodeJSON(CommitJSON.self, r.stdout).id
+    return try decodeImport(r.stdout).id
   }
 
   /// Exports a revision and decodes the file.
@@ -209,6 +209,24 @@ func squashed<S: StringProtocol>(_ s: S) -> String {
 
 // MARK: JSON shapes of the CLI's output
 
+/// `log --json`: `{"commits": [...]}`.
+func decodeLog(_ text: String) throws -> [CommitJSON] {
+  struct Log: Decodable { var commits: [CommitJSON] }
+  return try decodeJSON(Log.self, text).commits
+}
+
+/// `branch --json`: `{"branches": [...], "current": NAME}`.
+func decodeBranches(_ text: String) throws -> [BranchJSON] {
+  struct Branches: Decodable { var branches: [BranchJSON] }
+  return try decodeJSON(Branches.self, text).branches
+}
+
+/// `import --json`: the commit it made.
+func decodeImport(_ text: String) throws -> CommitJSON {
+  struct Import: Decodable { var commit: CommitJSON }
+  return try decodeJSON(Import.self, text).commit
+}
+
 /// A commit in `log --json`, `show --json` and `import --json`.
 struct CommitJSON: Decodable {
   var id: String
@@ -248,11 +266,30 @@ struct DiffJSON: Decodable {
     var new: TensorJSON?
     var dtypeChanged: Bool
     var shapeChanged: Bool
+    var statistics: Statistics?
+    var l2: Double? { statistics?.l2 }
+    var relative: Double? { statistics?.relative }
+    var maxAbs: Double? { statistics?.maxAbs }
+    var changedElements: Int? { statistics?.changedElements }
+    var changedFraction: Double? { statistics?.changedFraction }
+  }
+  struct Counts: Decodable, Equatable {
+    var appeared: Int
+    var vanished: Int
+    var kept: Int
+  }
+  struct Statistics: Decodable {
+    var kind: String
     var l2: Double?
     var relative: Double?
     var maxAbs: Double?
-    var changedElements: Int?
-    var changedFraction: Double?
+    var changedElements: Int
+    var elements: Int
+    var changedFraction: Double
+    var finitePairs: Int
+    var nan: Counts
+    var inf: Counts
+    var nonFinite: [String: String]
   }
   var a: String
   var b: String
