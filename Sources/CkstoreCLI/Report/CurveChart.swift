@@ -4,7 +4,7 @@ import Foundation
 /// dots joined by a line, the values logged between saves as a thin line under them).
 enum CurveChart {
   static let width = 540.0, height = 280.0
-  static let left = 70.0, right = 140.0, top = 20.0, bottom = 50.0
+  static let left = 70.0, right = 150.0, top = 20.0, bottom = 50.0
 
   /// One chart per metric name, in name order.
   static func render(_ curves: [ReportData.Curve], lanes: [String]) -> String {
@@ -69,7 +69,7 @@ enum CurveChart {
         }
       }
       s += "</g>"
-      legend.append((curve.branch + (series ? " (every step)" : " (saves)"), color, series))
+      legend.append((curve.branch + (series ? " · per step" : " · saves"), color, series))
     }
     for (i, item) in legend.enumerated() {
       let ly = top + 8 + Double(i) * 18
