@@ -17,7 +17,7 @@ struct Ckstore: ParsableCommand {
     version: "0.1.0",
     subcommands: [
       Init.self, Import.self, Export.self, Log.self, Show.self, Diff.self, GC.self, Fsck.self,
-      Tag.self, Branch.self, Stats.self, Train.self, Report.self,
+      Tag.self, Branch.self, Stats.self, Train.self, Report.self, Metrics.self,
     ])
 
   /// The one error path of every command: the library's typed errors become

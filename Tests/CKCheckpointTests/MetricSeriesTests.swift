@@ -102,4 +102,31 @@ import Testing
     }
     #expect(try windowed.checkpoints().count == 4)
   }
+
+  @Test func ckstoreMetricsPrintsTheSeriesWithNonFiniteValuesNamed() throws {
+    let dir = try TempDir()
+    let store = try dir.store()
+    // A commit without series first, as older stores have.
+    try store.commit([try TensorData(name: "w", shape: [1], float32: [0])], to: "main", step: 0)
+    let run = try DigitsRun(seed: 8)
+    let manager = try CheckpointManager(run.checkpoint, store: store, maxToKeep: nil)
+    for (step, value) in [(1, 0.5), (2, Double.nan), (3, -Double.infinity)] {
+      try manager.log(step: Int64(step), metrics: ["loss": value])
+    }
+    try run.train(3)
+    let saved = try #require(try manager.save())
+    let text = try CLI.ok(["metrics", "--store", dir.path("store")]).stdout
+    #expect(text.hasPrefix("commit \(saved.commit.id.short) (step-3): loss\n"), "\(text)")
+    #expect(text.contains("2     nan") && text.contains("3     -inf"), "\(text)")
+    let json = try CLI.ok(["metrics", "--json", "--store", dir.path("store")]).stdout
+    let object = try #require(
+      try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    let commits = try #require(object["commits"] as? [[String: Any]])
+    #expect(commits.count == 1, "the commit without series contributes nothing")
+    let series = try #require((commits[0]["series"] as? [[String: Any]])?.first)
+    #expect(series["steps"] as? [Int] == [1, 2, 3])
+    let values = try #require(series["values"] as? [Any])
+    #expect(values[0] as? Double == 0.5 && values[1] is NSNull && values[2] is NSNull)
+    #expect(series["nonFinite"] as? [String: String] == ["values/1": "nan", "values/2": "-inf"])
+  }
 }
