@@ -37,6 +37,12 @@ public final class CheckpointManager: @unchecked Sendable {
   public let saveInterval: Int64
   /// Where each checkpoint is pushed once durable here (CheckpointManager+Remote.swift).
   let pusher: BackgroundPusher?
+  /// Also keep the best checkpoints by these metrics (see `RetentionPolicy.keepBest`).
+  public let keepBest: [KeepBest]
+  /// Also keep checkpoints made at most this many seconds before the newest (nil: none).
+  public let keepWithin: TimeInterval?
+  /// Metrics logged since the last save (`log(step:metrics:)`), written with the next one.
+  let metricLog = MetricLog()
   private let writer: BranchWriter
   private var lastSavedStep: Int64?
   private let background = DispatchGroup()
@@ -49,15 +55,25 @@ public final class CheckpointManager: @unchecked Sendable {
   /// branch is empty first takes the remote's branch, with its newest checkpoint's data, so
   /// that `restoreOrInitialize` resumes from it on a fresh machine.
   ///
-  /// Throws `CheckpointError.invalidValue` if `maxToKeep` is below 1, `StoreError.locked` if the
-  /// branch already has a writer.
+  /// Throws `CheckpointError.invalidValue` if `maxToKeep` or a `keepBest` count is below 1 or
+  /// `keepWithin` is negative, `StoreError.locked` if the branch already has a writer.
   public init(
     _ checkpoint: Checkpoint, store: Store, branch: String = "main", maxToKeep: Int? = 5,
-    keepEvery: Int64? = nil, saveInterval: Int64 = 1, remote: RemoteStore? = nil
+    keepEvery: Int64? = nil, saveInterval: Int64 = 1, keepBest: [KeepBest] = [],
+    keepWithin: TimeInterval? = nil, remote: RemoteStore? = nil
   ) throws {
     if let maxToKeep, maxToKeep < 1 {
       throw CheckpointError(.invalidValue, "maxToKeep must be at least 1, not \(maxToKeep)")
     }
+    if let rule = keepBest.first(where: { $0.count < 1 }) {
+      throw CheckpointError(
+        .invalidValue, "keepBest '\(rule.metric)' must keep at least 1, not \(rule.count)")
+    }
+    if let keepWithin, !(keepWithin >= 0) {
+      throw CheckpointError(.invalidValue, "keepWithin must not be negative, not \(keepWithin)")
+    }
+    self.keepBest = keepBest
+    self.keepWithin = keepWithin
     self.checkpoint = checkpoint
     self.store = store
     self.branch = branch
@@ -144,6 +160,8 @@ public final class CheckpointManager: @unchecked Sendable {
     var message: String
     var metrics: [String: Double]
     var metadata: [String: String]
+    /// The metrics logged since the previous save, stored with this one.
+    var series: [MetricSeries]
     var reused: [TensorInfo] { snapshot.reused }
   }
 
@@ -158,7 +176,8 @@ public final class CheckpointManager: @unchecked Sendable {
     if !force && !due { return nil }
     let request = SaveRequest(
       snapshot: try checkpoint.snapshot(), step: step, previousStep: previous,
-      message: message ?? "checkpoint at step \(step)", metrics: metrics, metadata: metadata)
+      message: message ?? "checkpoint at step \(step)", metrics: metrics, metadata: metadata,
+      series: metricLog.take())
     backgroundLock.withLock { lastSavedStep = step }
     return request
   }
@@ -172,15 +191,19 @@ public final class CheckpointManager: @unchecked Sendable {
     let commit: Commit
     do {
       commit = try writer.commit(
-        request.snapshot.tensors, reusing: request.reused, step: request.step,
-        message: request.message, metrics: request.metrics, metadata: request.metadata)
+        request.snapshot.tensors + request.series.map { TensorSource(try $0.tensor()) },
+        reusing: request.reused, step: request.step, message: request.message,
+        metrics: request.metrics, metadata: request.metadata)
     } catch {
       backgroundLock.withLock { lastSavedStep = request.previousStep }
+      metricLog.putBack(request.series)
       throw error
     }
     do {
       checkpoint.remember(try store.tensors(in: commit), versions: request.snapshot.versions)
-      let policy = RetentionPolicy(keepLast: maxToKeep, keepEvery: keepEvery, branches: [branch])
+      let policy = RetentionPolicy(
+        keepLast: maxToKeep, keepEvery: keepEvery, branches: [branch], keepBest: keepBest,
+        keepWithin: keepWithin)
       if try !store.commitsToPrune(policy).isEmpty { _ = try store.gc(policy: policy) }
     } catch {
       store.report(
@@ -229,7 +252,9 @@ public final class CheckpointManager: @unchecked Sendable {
   /// Restores a commit and remembers its entries: the restored parameters hold exactly the
   /// stored bytes, so the next save can reuse them until they change.
   private func restore(commit: Commit, options: RestoreOptions) throws -> RestoreReport {
-    let entries = try store.tensors(in: commit)
+    // The metric series are the store's records, not tracked state: a strict restore neither
+    // expects nor loads them.
+    let entries = try store.tensors(in: commit).filter { !MetricSeries.isReserved($0.name) }
     // One batched read: every chunk of every tensor on all cores at once.
     let report = try checkpoint.restore(
       from: zip(entries, try store.read(entries)).map {

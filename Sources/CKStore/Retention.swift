@@ -1,20 +1,55 @@
+import Foundation
+
 /// Which commits keep their tensor data (like restic's `forget`); `Store.gc` then frees what no
 /// kept commit uses. Branch heads and tagged commits always keep their data.
 public struct RetentionPolicy: Equatable, Sendable {
   /// Keep the newest N commits of each branch under the policy (first-parent order); nil keeps
-  /// all, unless `keepEvery` is set, in which case only the head and the multiples are kept.
+  /// all, unless another rule is set, in which case only the head and what those rules keep stay.
   public var keepLast: Int?
   /// Also keep every commit whose step is a multiple of K; nil disables.
   public var keepEvery: Int64?
   /// The branches the policy applies to; nil means every branch. Commits reachable from any
   /// other branch or from a tag are kept.
   public var branches: [String]?
+  /// Also keep, per branch, the best N commits by each rule's metric (among those with data).
+  public var keepBest: [KeepBest]
+  /// Also keep every commit of a branch made at most this many seconds before the newest commit
+  /// of that branch (restic's `--keep-within`: relative to the newest commit, not to now).
+  public var keepWithin: TimeInterval?
 
   /// A policy; with no arguments it keeps everything.
-  public init(keepLast: Int? = nil, keepEvery: Int64? = nil, branches: [String]? = nil) {
+  public init(
+    keepLast: Int? = nil, keepEvery: Int64? = nil, branches: [String]? = nil,
+    keepBest: [KeepBest] = [], keepWithin: TimeInterval? = nil
+  ) {
     self.keepLast = keepLast
     self.keepEvery = keepEvery
     self.branches = branches
+    self.keepBest = keepBest
+    self.keepWithin = keepWithin
+  }
+
+  /// Whether any rule is set (a policy with none keeps everything).
+  var hasRules: Bool { keepLast != nil || hasRulesBesidesLast }
+
+  /// Whether a rule other than `keepLast` is set: then an unset `keepLast` means 1 (the head).
+  var hasRulesBesidesLast: Bool { keepEvery != nil || !keepBest.isEmpty || keepWithin != nil }
+
+  /// The ids of `history` (one branch, newest first) that the rules keep; the union of each
+  /// rule's set. `isPruned` excludes commits without data from the metric ranking.
+  func kept(_ history: [Commit], isPruned: (ObjectID) -> Bool) -> Set<ObjectID> {
+    let last = keepLast ?? (hasRulesBesidesLast ? 1 : .max)
+    var keep = Set(history.prefix(max(1, last)).map(\.id))
+    if let keepEvery, keepEvery > 0 {
+      keep.formUnion(history.filter { $0.step % keepEvery == 0 }.map(\.id))
+    }
+    let withData = history.filter { !isPruned($0.id) }
+    for rule in keepBest { keep.formUnion(rule.best(of: withData)) }
+    if let keepWithin, let newest = history.map(\.time).max() {
+      let cutoff = newest.addingTimeInterval(-keepWithin)
+      keep.formUnion(history.filter { $0.time >= cutoff }.map(\.id))
+    }
+    return keep
   }
 }
 
@@ -40,7 +75,7 @@ extension Store {
 
   /// The commits the policy would prune now: reachable, not yet pruned, and kept by no rule.
   public func commitsToPrune(_ policy: RetentionPolicy) throws -> [Commit] {
-    if policy.keepLast == nil && policy.keepEvery == nil { return [] }
+    if !policy.hasRules { return [] }
     // Strict: a branch or tag that cannot be read might protect commits this would prune.
     let all = try refs.list("refs/heads")
     let governed = Set(policy.branches ?? all.map(\.name))
@@ -58,11 +93,10 @@ extension Store {
     }
     keep.formUnion(protected)
     for branch in all where governed.contains(branch.name) {
-      for (index, c) in try history(from: branch.id).enumerated() {
-        let kept =
-          index == 0 || index < (policy.keepLast ?? (policy.keepEvery == nil ? .max : 1))
-          || (policy.keepEvery.map { $0 > 0 && c.step % $0 == 0 } ?? false)
-        if kept { keep.insert(c.id) } else { candidates[c.id] = c }
+      let line = try history(from: branch.id)
+      let kept = policy.kept(line) { isPruned($0) }
+      for c in line {
+        if kept.contains(c.id) { keep.insert(c.id) } else { candidates[c.id] = c }
       }
     }
     return candidates.values.filter { !keep.contains($0.id) && !isPruned($0.id) }

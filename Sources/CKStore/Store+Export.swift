@@ -13,13 +13,15 @@ public struct ExportedTensor: Sendable {
 }
 
 extension Store {
-  /// The tensors of `commit` an export writes: those under one of `only` (all when empty), named
+  /// The tensors of `commit` an export writes: those under one of `only` (all when empty; never
+  /// the reserved `ckstore/` records), named
   /// without `stripPrefix` when they start with it. Throws `invalidArgument` when the selection is
   /// empty or two tensors would get the same name.
   public func exportSelection(_ commit: Commit, only: [String] = [], stripPrefix: String? = nil)
     throws -> [ExportedTensor]
   {
-    let all = try tensors(in: commit)
+    // ckstore's own records (metric series) are not model state: never exported.
+    let all = try tensors(in: commit).filter { !MetricSeries.isReserved($0.name) }
     let selected = only.isEmpty ? all : all.filter { t in only.contains { t.name.hasPrefix($0) } }
     if selected.isEmpty && !all.isEmpty {
       throw StoreError(

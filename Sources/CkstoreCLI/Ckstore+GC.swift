@@ -10,13 +10,30 @@ extension Ckstore {
       abstract: "Apply retention and delete objects no kept commit uses.",
       discussion: """
         --keep-last N keeps the newest N commits of every branch, --keep-every K also keeps \
-        commits whose step is a multiple of K; branch heads and tags always keep their data. \
+        commits whose step is a multiple of K, --keep-best METRIC[:min|max]=N the N with the best \
+        value of a metric (min by default; commits without the metric, or with NaN/inf, never \
+        count as best), --keep-within DURATION (36h, 7d, 2w, 1w3d) those made at most that long \
+        before the branch's newest commit (not before now, as restic). A commit is kept if any \
+        rule keeps it; with rules but no --keep-last only the head is kept besides. Branch heads \
+        and tags always keep their data; deleting a tag lets the next gc free what only it kept. \
         Dropped commits stay in `log`, marked [pruned]. Also removes temporary files and locks \
         left by dead processes. Safe while another process commits.
         """)
 
     @Option(help: "Keep the newest N commits of each branch.") var keepLast: Int?
     @Option(help: "Also keep commits whose step is a multiple of K.") var keepEvery: Int64?
+    @Option(
+      help: ArgumentHelp(
+        "Also keep the N best commits by a metric (repeatable).",
+        valueName: "metric[:min|max]=n"),
+      transform: { try KeepBest.parse($0) })
+    var keepBest: [KeepBest] = []
+    @Option(
+      help: ArgumentHelp(
+        "Also keep commits within this long of the branch's newest commit.",
+        valueName: "duration"),
+      transform: { try RetentionDuration.parse($0) })
+    var keepWithin: TimeInterval?
     @Option(help: "Apply the retention policy to this branch only (repeatable).")
     var branch: [String] = []
     @Flag(help: "Report what would be freed; change nothing.") var dryRun = false
@@ -32,7 +49,8 @@ extension Ckstore {
     func run() throws {
       let store = try storeOptions.open()
       let policy = RetentionPolicy(
-        keepLast: keepLast, keepEvery: keepEvery, branches: branch.isEmpty ? nil : branch)
+        keepLast: keepLast, keepEvery: keepEvery, branches: branch.isEmpty ? nil : branch,
+        keepBest: keepBest, keepWithin: keepWithin)
       if remoteOptions.remote != nil {
         return try remoteOptions.run(store, policy, dryRun: dryRun, json: output.json)
       }

@@ -31,6 +31,21 @@ enum Format {
     return f.string(from: date)
   }
 
+  /// Seconds as `42s`, `3m07s` or `2h05m`, for ETAs.
+  static func duration(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds >= 0 else { return "?" }
+    let t = Int(seconds.rounded())
+    if t < 60 { return "\(t)s" }
+    if t < 3600 { return String(format: "%dm%02ds", t / 60, t % 60) }
+    return String(format: "%dh%02dm", t / 3600, (t % 3600) / 60)
+  }
+
+  /// A transfer rate: `812 MB/s`, `3.4 MB/s` (decimal megabytes, as disks and networks count).
+  static func rate(_ bytesPerSecond: Double) -> String {
+    let mb = bytesPerSecond / 1e6
+    return String(format: mb >= 10 ? "%.0f MB/s" : "%.1f MB/s", mb)
+  }
+
   static func shape(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }
 
   static func metrics(_ m: [String: Double]) -> String {
@@ -92,9 +107,9 @@ final class Progress: @unchecked Sendable {
     guard let totalBytes else { return "\(label) \(done)/\(total)" }
     let bytes = Int(fraction * Double(totalBytes))
     let rate = Double(bytes) / elapsed
-    let eta = rate > 0 ? Double(totalBytes - bytes) / rate : 0
+    let eta = rate > 0 ? Double(totalBytes - bytes) / rate : .infinity
     return "\(label) \(Format.bytes(bytes)) / \(Format.bytes(totalBytes)) "
-      + String(format: "%.0f MB/s", rate / 1e6)
-      + (done == total ? "" : String(format: " ETA %.0fs", eta))
+      + String(format: "(%.0f%%) ", fraction * 100) + Format.rate(rate)
+      + (done == total ? "" : " ETA " + Format.duration(eta))
   }
 }

@@ -15,14 +15,15 @@ enum CLI {
 
   static var binary: URL { CkstoreBinary.url }
 
-  /// Runs `ckstore ARGUMENTS`; `stdoutPath`/`stderrPath` send that stream to a file (such as
-  /// /dev/full) instead of the captured pipe.
+  /// Runs `ckstore ARGUMENTS` (or `executable`, such as a helper that runs ckstore itself);
+  /// `stdoutPath`/`stderrPath` send that stream to a file (such as /dev/full) instead of the
+  /// captured pipe.
   static func run(
     _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
-    stdoutPath: String? = nil, stderrPath: String? = nil
+    stdoutPath: String? = nil, stderrPath: String? = nil, executable: String? = nil
   ) throws -> Result {
     let process = Process()
-    process.executableURL = binary
+    process.executableURL = executable.map { URL(fileURLWithPath: $0) } ?? binary
     process.arguments = arguments
     process.environment = CkstoreBinary.environment(adding: environment)
     if let directory { process.currentDirectoryURL = directory }

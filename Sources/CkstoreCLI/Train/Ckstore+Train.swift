@@ -12,8 +12,11 @@ extension Ckstore {
       discussion: """
         Commits a checkpoint (model, Adam state, random generator, data position, step) every \
         --save-every steps with loss, accuracy and lr as metrics, keeping the data of the last \
-        --keep-last. Re-running resumes from the branch's latest checkpoint and trains until \
-        --steps in total. SIGINT/SIGTERM save a final checkpoint and exit with status 0. \
+        --keep-last (and the best by --keep-best, those --keep-within of the newest; see `gc`). \
+        The loss of every step is logged between saves and stored with the next checkpoint \
+        (ckstore/metrics/loss). Re-running resumes from the branch's latest checkpoint and trains \
+        until --steps in total. A branch made from a full checkpoint (`ckstore branch ft \
+        step-500`) can go on with --freeze-base: the restored base stays fixed. SIGINT/SIGTERM save a final checkpoint and exit with status 0. \
         Creates the store if there is none.
         """)
 
@@ -24,6 +27,17 @@ extension Ckstore {
     @Option(help: "Train until this step.") var steps: Int64 = 1000
     @Option(help: "Commit a checkpoint every K steps.") var saveEvery: Int64 = 100
     @Option(help: "Keep the data of the newest M checkpoints.") var keepLast = 5
+    @Option(
+      help: ArgumentHelp(
+        "Also keep the N best checkpoints by a metric (repeatable).",
+        valueName: "metric[:min|max]=n"),
+      transform: { try KeepBest.parse($0) })
+    var keepBest: [KeepBest] = []
+    @Option(
+      help: ArgumentHelp(
+        "Also keep checkpoints within this long of the newest.", valueName: "duration"),
+      transform: { try RetentionDuration.parse($0) })
+    var keepWithin: TimeInterval?
     @Flag(help: "Freeze the base (only the head trains).") var freezeBase = false
     @Option(help: "Seed for initialisation, split and shuffling.") var seed: UInt64 = 0
     @Option(help: "Examples per batch.") var batchSize = 32
@@ -75,13 +89,15 @@ extension Ckstore {
       try checkpoint.track(batches, as: "data")
       let manager = try CheckpointManager(
         checkpoint, store: store, branch: branch, maxToKeep: keepLast, saveInterval: saveEvery,
-        remote: try remoteTraining.connect(store))
+        keepBest: keepBest, keepWithin: keepWithin, remote: try remoteTraining.connect(store))
       let metadata = task.signature.merging(
         ["seed": "\(seed)", "batch_size": "\(batchSize)", "lr": "\(lr)"],
         uniquingKeysWith: { a, _ in a })
       if let resumed = try manager.latest() {
+        // Freezing the base changes which parameters train, not what is saved: a frozen-base
+        // fine-tune may go on from a full checkpoint (and back).
         for (key, value) in metadata
-        where resumed.commit.metadata[key].map({ $0 != value }) ?? false {
+        where key != "freeze_base" && resumed.commit.metadata[key].map({ $0 != value }) ?? false {
           throw StoreError(
             .invalidArgument,
             "branch '\(branch)' was trained with \(key)=\(resumed.commit.metadata[key]!), not "
@@ -123,6 +139,7 @@ extension Ckstore {
         checkpoint.step += 1
         lossSum += Double(loss)
         lossCount += 1
+        try manager.log(step: checkpoint.step, metrics: ["loss": Double(loss)])
         progress.stepped(checkpoint.step, loss: loss)
         if checkpoint.step % saveEvery == 0 { try save() }
       }

@@ -1,14 +1,17 @@
 import CKCheckpoint
 import Foundation
 
-/// A progress bar with loss and throughput on a terminal; a plain line per save otherwise.
+/// Training progress. When standard error is a terminal: a bar with loss, steps/s and ETA,
+/// redrawn in place on stderr (`\r`, the line, then "erase to end of line", so a shorter line
+/// never keeps characters of a longer one) and cleared before each "saved" line. Otherwise
+/// nothing but the plain "saved" lines on stdout.
 final class TrainingProgress {
   private let total: Int64
-  private let terminal = isatty(1) != 0
+  private let terminal = isatty(2) != 0
   private var lastDraw = 0.0
   private var start = Date()
   private var startStep: Int64?
-  private var loss: Float = 0
+  private var shown = false
 
   init(total: Int64) { self.total = total }
 
@@ -17,35 +20,43 @@ final class TrainingProgress {
       startStep = step - 1
       start = Date()
     }
-    self.loss = loss
     guard terminal else { return }
     let now = Date().timeIntervalSince1970
     guard now - lastDraw > 0.1 || step == total else { return }
     lastDraw = now
+    StandardError.write("\r" + bar(step, loss: loss) + "\u{1B}[K")
+    shown = true
+  }
+
+  /// The bar line: `step 120/1000 [###---] loss 0.4523  812 steps/s  ETA 1s`.
+  func bar(_ step: Int64, loss: Float) -> String {
     let width = 30
     let filled = total == 0 ? width : Int(Int64(width) * min(step, total) / total)
-    let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-    print(
-      String(
-        format: "\rstep %lld/%lld [%@] loss %.4f  %.0f steps/s", step, total, bar, loss,
-        rate(step)),
-      terminator: "")
-    fflush(nil)
+    let line =
+      "step \(step)/\(total) [" + String(repeating: "#", count: filled)
+      + String(repeating: "-", count: width - filled) + "] " + String(format: "loss %.4f", loss)
+    // The first few steps say nothing reliable about the rate.
+    let elapsed = Date().timeIntervalSince(start)
+    guard elapsed >= 0.25 else { return line }
+    let rate = Double(step - (startStep ?? 0)) / elapsed
+    let eta = rate > 0 ? Double(max(0, total - step)) / rate : .infinity
+    return line + String(format: "  %.0f steps/s", rate)
+      + (step < total ? "  ETA " + Format.duration(eta) : "")
   }
 
   func saved(_ checkpoint: SavedCheckpoint, metrics: [String: Double]) {
-    let line =
-      "saved \(checkpoint.name) \(checkpoint.commit.id.short)  "
-      + Format.metrics(metrics) + "  +\(Format.bytes(checkpoint.commit.addedBytes))"
-    print(terminal ? "\r\u{1B}[K" + line : line)
+    clear()
+    print(
+      "saved \(checkpoint.name) \(checkpoint.commit.id.short)  " + Format.metrics(metrics)
+        + "  +\(Format.bytes(checkpoint.commit.addedBytes))")
+    fflush(nil)
   }
 
-  func finish() {
-    if terminal { print("") }
-  }
+  /// Removes the bar, if drawn, so what follows starts on a clean line.
+  func finish() { clear() }
 
-  private func rate(_ step: Int64) -> Double {
-    let elapsed = Date().timeIntervalSince(start)
-    return elapsed > 0 ? Double(step - (startStep ?? 0)) / elapsed : 0
+  private func clear() {
+    if shown { StandardError.write("\r\u{1B}[K") }
+    shown = false
   }
 }
