@@ -12,5 +12,6 @@ struct Bench: ParsableCommand {
       EngineGEMM.self,
       EngineTraining.self,
       LargeCheckpointBench.self,
+      ShardedBench.self,
     ])
 }
