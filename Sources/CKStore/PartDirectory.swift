@@ -92,6 +92,7 @@ struct LocalPartDirectory: PartDirectory {
     try FileIO.syncDirectory(folder)
     try FileIO.syncDirectory(FileIO.parentFolder(folder))
     try FileIO.syncDirectory(root)
+    try FileIO.syncDirectory(FileIO.parentFolder(root))
     return nil
   }
 

@@ -261,19 +261,24 @@ extension Store {
     }
   }
 
-  /// Removes the part records of (branch, step) whose sharded commit is in the branch's
-  /// first-parent history (left by a rank that died between its ref update and the cleanup);
-  /// returns how many steps it cleaned. Records of unfinished saves stay: they are gc roots
-  /// until a re-run completes the commit.
+  /// Removes the part records of (branch, step) that a sharded commit in the branch's
+  /// first-parent history was built from (same step, same part tree for every record): left by
+  /// a rank that died between its ref update and the cleanup. Returns how many steps it cleaned.
+  /// Records of unfinished saves stay: they are gc roots until a re-run completes the commit.
   func removeLandedParts() -> Int {
     var removed = 0
     for (branch, step) in partDirectory.steps() {
-      guard let head = try? head(of: branch),
-        let history = try? self.history(from: head),
-        history.contains(where: { $0.step == step && $0.metadata[ShardedMetadataKeys.parts] != nil }
-        )
+      guard let head = try? head(of: branch), let history = try? self.history(from: head),
+        let records = try? partDirectory.records(branch: branch, step: step), !records.isEmpty
       else { continue }
-      if (try? partDirectory.remove(branch: branch, step: step)) != nil { removed += 1 }
+      let trees = records.map { key, bytes in
+        (key.index, (try? PartRecord.decode(bytes, key: key))?.tree)
+      }
+      let landed = history.contains { c in
+        c.step == step && c.metadata[ShardedMetadataKeys.parts] != nil
+          && trees.allSatisfy { c.metadata[ShardedMetadataKeys.part($0.0)] == $0.1 }
+      }
+      if landed, (try? partDirectory.remove(branch: branch, step: step)) != nil { removed += 1 }
     }
     return removed
   }

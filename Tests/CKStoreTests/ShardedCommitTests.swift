@@ -148,6 +148,32 @@ import Testing
     #expect(try t.store.fsck().isClean)
   }
 
+  @Test func gcRemovesTheRecordsOfALandedCommitOnly() throws {
+    let t = try TempStore(chunkSize: 256)
+    let job = Job()
+    for i in 0..<4 { _ = try job.save(t.store, part: i, step: 5) }
+    for i in 0..<3 { _ = try job.save(t.store, part: i, step: 6) }
+    // As if the builder of step 5 died between its ref update and its cleanup: its records
+    // (the same bytes, made in a second store from the same data) are back.
+    let fm = FileManager.default
+    let step5 = t.path + "/parts/main/5"
+    try fm.createDirectory(atPath: step5, withIntermediateDirectories: true)
+    let other = try TempStore(chunkSize: 256)
+    for i in 0..<3 { _ = try job.save(other.store, part: i, step: 5) }
+    for i in 0..<3 {
+      try fm.copyItem(
+        atPath: other.path + "/parts/main/5/\(i)-of-4", toPath: step5 + "/\(i)-of-4")
+    }
+    _ = try t.store.gc()
+    #expect(!fm.fileExists(atPath: step5))
+    #expect(try fm.contentsOfDirectory(atPath: t.path + "/parts/main/6").count == 3)
+    guard case .committed(let six) = try job.save(t.store, part: 3, step: 6) else {
+      Issue.record("step 6 did not commit after gc")
+      return
+    }
+    #expect(try t.store.readTensor(named: "emb", in: six).bytes == job.emb.bytes)
+  }
+
   @Test func aPartOfAnotherCountIsRefused() throws {
     let t = try TempStore(chunkSize: 256)
     let job = Job()
