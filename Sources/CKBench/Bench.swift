@@ -13,5 +13,6 @@ struct Bench: ParsableCommand {
       EngineTraining.self,
       LargeCheckpointBench.self,
       RemoteBench.self,
+      ShardedBench.self,
     ])
 }

@@ -37,6 +37,7 @@ extension Store {
     if !dryRun {
       report.staleTempFilesRemoved = ScratchSpace.cleanStale(tmpRoot: root + "/tmp")
       report.staleLocksRemoved = refs.cleanStaleLocks()
+      _ = removeLandedParts()
     }
     let dropping: [Commit]
     do {
@@ -86,6 +87,9 @@ extension Store {
       if isPruned(id) || isPartial(id) || alsoPruned.contains(id) { continue }
       try markTree(c.tree, into: &live)
     }
+    // Part records of sharded saves not yet committed keep their trees and chunks (FORMAT.md,
+    // "Sharded commits"): a re-run completes the commit from them.
+    for tree in try partRecordTrees() { try markTree(tree, into: &live) }
     // A live delta chunk needs its base, whichever commit the base came from. Only stores that
     // write deltas can hold them (the setting is fixed at creation), so others skip the reads.
     if configuration.deltaAgainstParent {

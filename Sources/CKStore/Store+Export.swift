@@ -158,6 +158,10 @@ extension Store {
     var jobs: [ExportJob] = []
     var offset = dataStart
     for t in tensors {
+      // A sliced tensor is assembled whole (its slices' chunks are not contiguous in the file).
+      if !t.info.slices.isEmpty {
+        jobs.append(ExportJob(info: t.info, chunk: -1, offset: offset))
+      }
       for (c, range) in t.info.chunkRanges.enumerated() {
         jobs.append(ExportJob(info: t.info, chunk: c, offset: offset + range.lowerBound))
       }
@@ -167,6 +171,7 @@ extension Store {
   }
 
   private func chunkBytes(_ job: ExportJob) throws -> [UInt8] {
+    if job.chunk < 0 { return try read(job.info) }
     let count = job.info.chunkRanges[job.chunk].count
     return try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
       try readChunk(job.chunk, of: job.info, into: UnsafeMutableRawBufferPointer(buffer))

@@ -71,6 +71,11 @@ extension Store {
         .invalidArgument,
         "tensor '\(info.name)' has \(info.byteCount) bytes; the buffer given holds \(buffer.count)")
     }
+    // Sliced tensors are assembled slice by slice; ordinary ones chunk by chunk below.
+    for (info, buffer) in targets where !info.slices.isEmpty {
+      try read(info, region: TensorRegion(whole: info.shape), into: buffer)
+    }
+    let targets = targets.filter { $0.info.slices.isEmpty }
     let jobs = targets.indices.flatMap { t in targets[t].info.chunkRanges.indices.map { (t, $0) } }
     let outputs = targets.map { SendableBuffer($0.buffer) }
     let infos = targets.map(\.info)
@@ -96,7 +101,7 @@ extension Store {
   /// Reads several tensors into arrays of their own, on all cores: single-chunk tensors in one
   /// batch (each job fills its own array), larger ones each straight into its array.
   public func read(_ infos: [TensorInfo]) throws -> [[UInt8]] {
-    let small = infos.indices.filter { infos[$0].chunks.count <= 1 }
+    let small = infos.indices.filter { infos[$0].chunks.count <= 1 && infos[$0].slices.isEmpty }
     let smallBytes = try parallelMap(small.count, width: Self.readWidth) { k in
       let info = infos[small[k]]
       return try [UInt8](unsafeUninitializedCapacity: info.byteCount) { buffer, initialized in
@@ -108,7 +113,7 @@ extension Store {
     }
     var out = [[UInt8]](repeating: [], count: infos.count)
     for (k, i) in small.enumerated() { out[i] = smallBytes[k] }
-    for i in infos.indices where infos[i].chunks.count > 1 {
+    for i in infos.indices where infos[i].chunks.count > 1 || !infos[i].slices.isEmpty {
       out[i] = try [UInt8](unsafeUninitializedCapacity: infos[i].byteCount) { buffer, initialized in
         try read(infos[i], into: UnsafeMutableRawBufferPointer(buffer))
         initialized = infos[i].byteCount

@@ -97,7 +97,7 @@ extension Store {
 
   /// Hashes, compresses and writes every chunk, on `writeWidth` threads: each thread holds one
   /// chunk at a time, so at most `writeWidth` chunks are in flight (`chunksInFlight` counts them).
-  private func writeChunks(
+  func writeChunks(
     _ tensors: [TensorSource], bases: [String: TensorInfo],
     progress: (@Sendable (Int, Int) -> Void)?
   ) throws -> ([TensorInfo], Int) {
@@ -147,7 +147,7 @@ extension Store {
   }
 
   /// Builds the hierarchical manifest bottom-up and writes each tree object.
-  private func writeTrees(_ infos: [TensorInfo]) throws -> (ObjectID, Int) {
+  func writeTrees(_ infos: [TensorInfo]) throws -> (ObjectID, Int) {
     final class Folder {
       var folders: [String: Folder] = [:]
       var tensors: [String: TensorInfo] = [:]

@@ -12,6 +12,10 @@ public struct TensorInfo: Equatable, Sendable {
   public var chunkBytes: Int
   /// The chunks' ids, in order; empty for a zero-size tensor.
   public var chunks: [ObjectID]
+  /// For a sliced tensor (tree entry kind 3, written by a sharded commit), its slices; then
+  /// `chunkBytes` is 0, `chunks` lists every slice's chunks in slice order, and the bytes are
+  /// read through the slices (`Store.read(_:region:into:)`). Empty for an ordinary tensor.
+  public var slices: [TensorSlice] = []
 
   /// Number of elements.
   public var elementCount: Int { shape.reduce(1, *) }
@@ -46,7 +50,8 @@ public struct TensorInfo: Equatable, Sendable {
   /// Whether the entry is self-consistent: its byte count fits dtype and shape, and its chunks
   /// cover the bytes in `chunkBytes` steps.
   var isConsistent: Bool {
-    Self.byteCount(dtype: dtype, shape: shape) == byteCount && shape.count <= 255
+    if !slices.isEmpty { return slicesConsistent }
+    return Self.byteCount(dtype: dtype, shape: shape) == byteCount && shape.count <= 255
       && (byteCount == 0) == (chunkBytes == 0) && chunkBytes >= 0
       && chunks.count == chunkRanges.count
   }
@@ -54,6 +59,7 @@ public struct TensorInfo: Equatable, Sendable {
   /// Whether two entries hold the same data: same dtype, shape and chunk ids.
   public func sameData(as other: TensorInfo) -> Bool {
     dtype == other.dtype && shape == other.shape && chunks == other.chunks
+      && slices.map(\.region) == other.slices.map(\.region)
   }
 
   /// The byte ranges of the chunks within the tensor's canonical data.

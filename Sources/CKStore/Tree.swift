@@ -29,6 +29,11 @@ struct Tree: Equatable {
         w.u16(UInt16(utf8.count))
         w.raw(utf8)
         w.id(id)
+      case .tensor(let t) where !t.slices.isEmpty:
+        w.u8(3)
+        w.u16(UInt16(utf8.count))
+        w.raw(utf8)
+        Self.encodeSliced(t, into: &w)
       case .tensor(let t):
         w.u8(2)
         w.u16(UInt16(utf8.count))
@@ -75,25 +80,20 @@ struct Tree: Equatable {
         for _ in 0..<rank { shape.append(try r.size()) }
         let byteCount = try r.size()
         let chunkBytes = try r.size()
-        let chunkCount = Int(try r.u32())
-        // Checked by arithmetic before `isConsistent`, which lists the chunk ranges: a damaged
-        // entry must neither make it list 2^40 ranges nor overflow computing the last one.
-        let expectedChunks =
-          chunkBytes == 0 ? 0 : byteCount / chunkBytes + (byteCount % chunkBytes == 0 ? 0 : 1)
-        guard chunkCount == expectedChunks,
-          !chunkBytes.multipliedReportingOverflow(by: expectedChunks).overflow
-        else {
-          throw corrupt(
-            "tensor '\(key)' lists \(chunkCount) chunks for \(byteCount) bytes in chunks of "
-              + "\(chunkBytes)")
-        }
-        var chunks: [ObjectID] = []
-        for _ in 0..<chunkCount { chunks.append(try r.id()) }
+        let chunks = try Self.decodeChunks(
+          &r, byteCount: byteCount, chunkBytes: chunkBytes, what: "tensor '\(key)'", corrupt)
         let info = TensorInfo(
           name: key, dtype: dtype, shape: shape, byteCount: byteCount,
           chunkBytes: chunkBytes, chunks: chunks)
         guard info.isConsistent else {
           throw corrupt("tensor '\(info.name)' has inconsistent shape, size or chunks")
+        }
+        entries.append((key, .tensor(info)))
+      case 3:
+        let info = try Self.decodeSliced(&r, key: key, corrupt)
+        guard info.isConsistent else {
+          throw corrupt(
+            "sliced tensor '\(key)' has a slice outside its shape or inconsistent chunks")
         }
         entries.append((key, .tensor(info)))
       default:
@@ -102,5 +102,80 @@ struct Tree: Equatable {
     }
     guard r.isAtEnd else { throw corrupt("trailing bytes") }
     return Tree(entries: entries)
+  }
+}
+
+extension Tree {
+  /// Kind 3 after the key: dtype, global shape, then each slice's part, region and chunk table.
+  fileprivate static func encodeSliced(_ t: TensorInfo, into w: inout ByteWriter) {
+    w.u8(t.dtype.rawValue)
+    w.u8(UInt8(t.shape.count))
+    for d in t.shape { w.u64(UInt64(d)) }
+    w.u32(UInt32(t.slices.count))
+    for s in t.slices {
+      w.u32(UInt32(s.part))
+      for o in s.region.offset { w.u64(UInt64(o)) }
+      for e in s.region.extent { w.u64(UInt64(e)) }
+      w.u64(UInt64(s.chunkBytes))
+      w.u32(UInt32(s.chunks.count))
+      for c in s.chunks { w.id(c) }
+    }
+  }
+
+  fileprivate static func decodeSliced(
+    _ r: inout ByteReader, key: String, _ corrupt: (String) -> StoreError
+  ) throws -> TensorInfo {
+    guard let dtype = DType(rawValue: try r.u8()) else { throw corrupt("unknown dtype") }
+    let rank = Int(try r.u8())
+    var shape: [Int] = []
+    for _ in 0..<rank { shape.append(try r.size()) }
+    guard let total = TensorInfo.byteCount(dtype: dtype, shape: shape), !dtype.isSubByte else {
+      throw corrupt("sliced tensor '\(key)' has an impossible shape \(shape) for \(dtype)")
+    }
+    let count = Int(try r.u32())
+    var slices: [TensorSlice] = []
+    for _ in 0..<count {
+      let part = Int(try r.u32())
+      var offset: [Int] = []
+      var extent: [Int] = []
+      for _ in 0..<rank { offset.append(try r.size()) }
+      for _ in 0..<rank { extent.append(try r.size()) }
+      let region = TensorRegion(offset: offset, extent: extent)
+      guard region.fits(shape) else {
+        throw corrupt(
+          "sliced tensor '\(key)': slice \(region) of rank \(part) lies outside \(shape)")
+      }
+      let chunkBytes = try r.size()
+      // Fits inside the global tensor, so the product cannot overflow.
+      let byteCount = region.elementCount * dtype.size
+      let chunks = try decodeChunks(
+        &r, byteCount: byteCount, chunkBytes: chunkBytes,
+        what: "slice \(region) of tensor '\(key)'", corrupt)
+      slices.append(TensorSlice(region: region, part: part, chunkBytes: chunkBytes, chunks: chunks))
+    }
+    var info = TensorInfo.sliced(name: key, dtype: dtype, shape: shape, slices: slices)
+    info.byteCount = total
+    return info
+  }
+
+  /// A chunk table of `byteCount` bytes in chunks of `chunkBytes`. The count is checked by
+  /// arithmetic before any list is built: a damaged entry must neither make a reader list 2^40
+  /// ranges nor overflow computing the last one.
+  fileprivate static func decodeChunks(
+    _ r: inout ByteReader, byteCount: Int, chunkBytes: Int, what: String,
+    _ corrupt: (String) -> StoreError
+  ) throws -> [ObjectID] {
+    let chunkCount = Int(try r.u32())
+    let expectedChunks =
+      chunkBytes == 0 ? 0 : byteCount / chunkBytes + (byteCount % chunkBytes == 0 ? 0 : 1)
+    guard chunkCount == expectedChunks,
+      !chunkBytes.multipliedReportingOverflow(by: expectedChunks).overflow
+    else {
+      throw corrupt(
+        "\(what) lists \(chunkCount) chunks for \(byteCount) bytes in chunks of \(chunkBytes)")
+    }
+    var chunks: [ObjectID] = []
+    for _ in 0..<chunkCount { chunks.append(try r.id()) }
+    return chunks
   }
 }

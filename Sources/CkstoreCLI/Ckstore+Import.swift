@@ -14,6 +14,13 @@ extension Ckstore {
         The files' __metadata__ becomes the commit's metadata; the ckstore.step, ckstore.message \
         and ckstore.metrics keys that `ckstore export` writes become the commit's step, message \
         and metrics again (--step and -m override them).
+
+        With --part I/N, the files are part I (0-based) of N of one sharded checkpoint at \
+        (branch, --step): run N such imports, from N processes at once if you like; the commit \
+        appears when the last part is durable, and an import whose part is saved but whose \
+        checkpoint waits for other parts exits 0 saying so. A tensor that is a slice of a larger \
+        one is described by a __metadata__ key ckstore.slice.<name> = \
+        {"global": [dims…], "offset": [index per dim…]} (its shape in the file is the slice's).
         """)
 
     @Argument(help: "Safetensors files, or one .index.json.") var files: [String]
@@ -21,8 +28,14 @@ extension Ckstore {
     @Option(help: "Training step to record (default: ckstore.step from the file, else 0).")
     var step: Int64?
     @Option(name: [.customShort("m"), .long], help: "Commit message.") var message: String?
+    @Option(help: "Save part I of N of a sharded checkpoint (0-based), e.g. 2/4; needs --step.")
+    var part: PartOption?
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+      if part != nil && step == nil { throw ValidationError("--part needs --step") }
+    }
 
     func run() throws {
       let store = try storeOptions.open()
@@ -32,6 +45,10 @@ extension Ckstore {
       let progress = Progress(
         "importing", totalBytes: sources.reduce(0) { $0 + $1.byteCount })
       let step = step ?? recorded.step ?? 0
+      if let part {
+        try importPart(part, sources, recorded, store: store, branch: target, step: step)
+        return
+      }
       let commit = try store.commit(
         sources, to: target, step: step,
         message: message ?? recorded.message ?? "import \(files.joined(separator: " "))",

@@ -57,6 +57,7 @@ extension Ckstore {
         rows.append([t.name, t.dtype.name, Format.shape(t.shape), Format.bytes(t.byteCount), id])
       }
       print(Format.table(rows))
+      printSlices(c, tensors)
     }
 
     private func showTensor(_ name: String, of c: Commit, _ store: Store) throws {
@@ -136,5 +137,22 @@ private struct TensorShowJSON: Encodable {
         mean: s.mean, std: s.std, histogram: s.histogram, histogramMin: s.min,
         histogramMax: s.max, first: first, nonFinite: nonFinite.entries)
     }
+  }
+}
+
+extension Ckstore.Show {
+  /// A sharded commit's parts, and the slices of its sliced tensors (rank, region, chunks).
+  fileprivate func printSlices(_ c: Commit, _ tensors: [TensorInfo]) {
+    guard let parts = c.metadata[ShardedMetadataKeys.parts] else { return }
+    print("\nsharded commit of \(parts) parts")
+    let sliced = tensors.filter { !$0.slices.isEmpty }
+    guard !sliced.isEmpty else { return }
+    var rows = [["TENSOR", "RANK", "REGION", "CHUNKS"]]
+    for t in sliced {
+      for s in t.slices {
+        rows.append([t.name, String(s.part), s.region.description, String(s.chunks.count)])
+      }
+    }
+    print(Format.table(rows))
   }
 }
