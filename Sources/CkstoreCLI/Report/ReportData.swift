@@ -135,18 +135,9 @@ struct ReportData {
       for t in d.tensors where !MetricSeries.isReserved(t.name) {
         if t.change == .changed, let s = t.statistics {
           bytesRead += (t.old?.byteCount ?? 0) + (t.new?.byteCount ?? 0)
-          rows[t.name, default: [:]][column] = s.relative.isFinite ? s.relative : nil
+          rows[t.name, default: [:]][column] = s.relative.flatMap { $0.isFinite ? $0 : nil }
         } else {
           rows[t.name, default: [:]][column] = .some(nil)
-        }
-      }
-      // Tensors inside unchanged subtrees are unchanged too (listed from the new tree).
-      if !d.unchangedSubtrees.isEmpty {
-        for info in try store.tensors(in: new)
-        where !MetricSeries.isReserved(info.name) && rows[info.name]?[column] == nil
-          && d.unchangedSubtrees.contains(where: { info.name.hasPrefix($0) })
-        {
-          rows[info.name, default: [:]][column] = 0
         }
       }
     }
