@@ -18,8 +18,11 @@ struct ReportJSON: Encodable {
     var commits: [String]
     var steps: [Int64]
     var tensors: [String]
+    /// null: not comparable (added, removed, reshaped, not numeric, or no finite statistic).
     var cells: [[Double?]]
     var bytesRead: Int
+    /// Always empty: a cell without a finite value is null as "not comparable".
+    var nonFinite: [String: String] = [:]
   }
   struct Node: Encodable {
     var id: String
