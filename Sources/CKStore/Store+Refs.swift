@@ -1,9 +1,25 @@
 /// What a ref command did, for the CLI's text and JSON reports.
 public struct RefChange: Equatable, Sendable {
   /// The ref's namespace.
-  public enum Kind: String, Sendable { case branch, tag }
+  public enum Kind: String, Sendable {
+    /// Under `refs/heads/`.
+    case branch
+    /// Under `refs/tags/`.
+    case tag
+  }
   /// What happened to the ref.
-  public enum Action: String, Sendable { case created, updated, deleted, renamed, unchanged }
+  public enum Action: String, Sendable {
+    /// The ref did not exist before.
+    case created
+    /// The ref moved to another commit.
+    case updated
+    /// The ref is gone.
+    case deleted
+    /// The ref has a new name (`oldName` is the old one).
+    case renamed
+    /// The ref already named that commit.
+    case unchanged
+  }
 
   /// Branch or tag.
   public var kind: Kind
@@ -149,7 +165,9 @@ extension Store {
   /// `A..B`: B's first-parent history, newest first, without the commits reachable from A
   /// (through all parents). An empty side means HEAD.
   public func history(range text: String, limit: Int = .max) throws -> [Commit] {
-    guard let dots = text.range(of: "..") else { return try history(from: resolve(text).id) }
+    guard let dots = text.range(of: "..") else {
+      return try history(from: resolve(text).id, limit: limit)
+    }
     let left = String(text[..<dots.lowerBound])
     let right = String(text[dots.upperBound...])
     let exclude = try ancestors(of: [resolve(left.isEmpty ? "HEAD" : left).id])

@@ -171,12 +171,7 @@ public final class Store: @unchecked Sendable {
 
   /// Creates a tag at a commit; fails if it exists. Tagged commits always keep their data.
   public func createTag(_ name: String, at id: ObjectID) throws {
-    try RefName.validate(name, kind: "tag")
-    _ = try commit(id)
-    if try refs.read(RefStore.tagRef(name)) != nil {
-      throw StoreError(.invalidArgument, "tag '\(name)' already exists")
-    }
-    try refs.update(RefStore.tagRef(name), to: id, expected: nil, message: "tag: created")
+    try setTag(name, at: id, force: false)
   }
 
   /// The reflog of a branch, oldest first.
