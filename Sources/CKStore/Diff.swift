@@ -92,7 +92,9 @@ extension Store {
   /// Compares two commits tensor by tensor.
   ///
   /// Identical subtrees and tensors are recognised by id without reading their data; only
-  /// changed tensors are read, and only when `statistics` is true.
+  /// changed tensors are read, and only when `statistics` is true. A tensor stored in another
+  /// layout with the same bytes (whole in one commit, sliced by a sharded commit in the other)
+  /// is then found unchanged; without statistics it is reported changed.
   public func diff(_ a: Commit, _ b: Commit, statistics: Bool = true) throws -> SnapshotDiff {
     try requireData(a)
     try requireData(b)
@@ -110,6 +112,9 @@ extension Store {
           y.withUnsafeBytes { ya in DiffStatistics.compute(xa, ya, dtype: old.dtype) }
         }
       }
+      let relaidOut = result.tensors.filter { $0.statistics?.changedElements == 0 }.map(\.name)
+      result.tensors.removeAll { $0.statistics?.changedElements == 0 }
+      result.unchangedTensors += relaidOut
     }
     result.tensors.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
     return result
