@@ -48,8 +48,10 @@ extension Store {
   ///
   /// Identical subtrees and tensors are recognised by id without reading their data; only
   /// changed tensors are read, and only when `statistics` is true. Tensors of different dtypes
-  /// but the same shape are compared after widening both to Double. `paths`, when not empty,
-  /// limits the comparison to tensors whose name starts with one of them.
+  /// but the same shape are compared after widening both to Double. A tensor stored in another
+  /// layout with the same bytes (whole in one commit, sliced by a sharded commit in the other)
+  /// is then found unchanged; without statistics it is reported changed. `paths`, when not
+  /// empty, limits the comparison to tensors whose name starts with one of them.
   public func diff(_ a: Commit, _ b: Commit, statistics: Bool = true, paths: [String] = [])
     throws -> SnapshotDiff
   {
@@ -78,6 +80,13 @@ extension Store {
           y.withUnsafeBytes { ya in DiffStatistics.compute(xa, old.dtype, ya, new.dtype) }
         }
       }
+      // Same dtype and no element changed means the same bytes in another layout; a dtype
+      // change whose values survive widening is still a change.
+      let relaidOut = { (d: TensorDiff) in
+        d.statistics?.changedElements == 0 && d.old?.dtype == d.new?.dtype
+      }
+      result.unchangedTensors += result.tensors.filter(relaidOut).map(\.name)
+      result.tensors.removeAll(where: relaidOut)
     }
     let byName = { (x: String, y: String) in x.utf8.lexicographicallyPrecedes(y.utf8) }
     result.tensors.sort { byName($0.name, $1.name) }

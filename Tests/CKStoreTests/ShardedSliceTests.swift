@@ -115,5 +115,12 @@ import Testing
     #expect(third.tree == first.tree)
     #expect(try t.store.diff(first, third).tensors.isEmpty)
     #expect(try t.store.history(from: third.id).map(\.step) == [3, 2, 1])
+    // The same bytes committed whole by one process: another layout, no difference.
+    let plain = try t.store.commit(
+      [try TensorData(name: "w", dtype: .float32, shape: [96, 8], bytes: w.bytes)], to: "plain",
+      step: 1)
+    let relaid = try t.store.diff(first, plain)
+    #expect(relaid.tensors.isEmpty && relaid.unchangedTensors == ["w"])
+    #expect(try t.store.diff(first, plain, statistics: false).tensors.map(\.name) == ["w"])
   }
 }
