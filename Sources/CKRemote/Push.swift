@@ -151,8 +151,12 @@ public enum Push {
       let upToDate = plan.current?.id == plan.id
       if !upToDate {
         let condition: WriteCondition = plan.current.map { .matches(etag: $0.etag) } ?? .absent
-        let outcome = try remote.put(plan.ref, Data((plan.id.hex + "\n").utf8), condition)
-        if outcome == .conditionFailed {
+        let body = Data((plan.id.hex + "\n").utf8)
+        // A retried request whose first attempt landed (its reply lost) sees its own write
+        // as a failed condition: the ref already naming this commit is a success.
+        if try remote.put(plan.ref, body, condition) == .conditionFailed,
+          try remote.get(plan.ref) != body
+        {
           throw RemoteError(
             .rejected,
             "\(remote.label) rejected \(plan.ref): it moved while pushing (another push won; "

@@ -29,6 +29,11 @@ extension Ckstore {
     @Option(help: "Print each commit with this template (placeholders above).") var format: String?
     @Option(help: "Order by this metric, lowest first.") var sort: String?
     @Flag(help: "Print in the opposite order.") var reverse = false
+    @Flag(
+      help: ArgumentHelp(
+        "Also summarise the metrics logged between saves (text only; `ckstore metrics` prints "
+          + "them whole, also as JSON)."))
+    var series = false
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
 
@@ -71,14 +76,33 @@ extension Ckstore {
         return try printJSON(
           LogJSON(commits: commits.map { CommitJSON($0, in: store, refs: refs) }))
       }
-      let lines = commits.map { c in
-        render(c, pruned: store.isPruned(c.id), refs: refs[c.id] ?? [])
+      let lines = try commits.map { c in
+        let pruned = store.isPruned(c.id)
+        let text = render(c, pruned: pruned, refs: refs[c.id] ?? [])
+        guard series, !pruned else { return text }
+        return try Self.seriesSummary(store.metricSeries(in: c), after: text)
       }
       if graph {
         for line in LogGraph.draw(commits, lines) { print(line) }
       } else {
         for line in lines { print(line) }
       }
+    }
+
+    /// `text` followed by one line per logged series: its length, step range, lowest and last
+    /// value ("-" when it has no finite value).
+    private static func seriesSummary(_ all: [MetricSeries], after text: String) -> String {
+      guard !all.isEmpty else { return text }
+      let lines = all.map { s -> String in
+        let finite = zip(s.steps, s.values).filter { $0.1.isFinite }
+        let low = finite.min { $0.1 < $1.1 }
+        let range = "steps \(s.steps.first ?? 0)-\(s.steps.last ?? 0)"
+        let lowest = low.map { "min \(Format.number($0.1)) at \($0.0)" } ?? "min -"
+        let last = s.values.last.map(Format.number) ?? "-"
+        return "series:  \(s.name) \(s.values.count) points, \(range), \(lowest), last \(last)"
+      }
+      let body = text.hasSuffix("\n") ? String(text.dropLast()) : text
+      return ([body] + lines).joined(separator: "\n") + (text.hasSuffix("\n") ? "\n" : "")
     }
 
     /// One commit's text (several lines unless --oneline or --format).

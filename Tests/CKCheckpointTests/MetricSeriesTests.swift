@@ -128,5 +128,11 @@ import Testing
     let values = try #require(series["values"] as? [Any])
     #expect(values[0] as? Double == 0.5 && values[1] is NSNull && values[2] is NSNull)
     #expect(series["nonFinite"] as? [String: String] == ["values/1": "nan", "values/2": "-inf"])
+    // `log --series` reads the same series back, one summary line under its commit.
+    let log = try CLI.ok(["log", "--series", "--store", dir.path("store")]).stdout
+    let expected = "series:  loss 3 points, steps 1-3, min 0.5 at 1, last -inf"
+    #expect(log.components(separatedBy: expected).count == 2, "\(log)")
+    let plain = try CLI.ok(["log", "--store", dir.path("store")]).stdout
+    #expect(!plain.contains("series:"), "without --series, log reads no series")
   }
 }
