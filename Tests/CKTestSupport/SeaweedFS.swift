@@ -142,10 +142,15 @@ public final class SeaweedFS: @unchecked Sendable {
     process.executableURL = old.executableURL
     process.arguments = old.arguments
     process.currentDirectoryURL = old.currentDirectoryURL
-    process.standardOutput = old.standardOutput
-    process.standardError = old.standardError
+    // The first launch closed its log handle once the child had it: append to the log anew.
+    let handle = try FileHandle(
+      forWritingTo: directory.appendingPathComponent("\(name).log"))
+    try handle.seekToEnd()
+    process.standardOutput = handle
+    process.standardError = handle
     process.standardInput = FileHandle.nullDevice
     try process.run()
+    try? handle.close()
     lock.withLock { launched[index].process = process }
     if name == "s3" || name == "server", let port = endpoint.port {
       try waitForHTTP(port: port, path: "/", name: name, timeout: timeout)
