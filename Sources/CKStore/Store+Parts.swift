@@ -269,11 +269,13 @@ extension Store {
     var removed = 0
     for (branch, step) in partDirectory.steps() {
       guard let head = try? head(of: branch), let history = try? self.history(from: head),
-        let records = try? partDirectory.records(branch: branch, step: step), !records.isEmpty
+        let records = try? partDirectory.records(branch: branch, step: step)
       else { continue }
       let trees = records.map { key, bytes in
         (key.index, (try? PartRecord.decode(bytes, key: key))?.tree)
       }
+      // No records left (a builder killed halfway through removing them) is landed too when
+      // the step's sharded commit is in the history.
       let landed = history.contains { c in
         c.step == step && c.metadata[ShardedMetadataKeys.parts] != nil
           && trees.allSatisfy { c.metadata[ShardedMetadataKeys.part($0.0)] == $0.1 }
