@@ -17,7 +17,8 @@ extension Ckstore {
         (ckstore/metrics/loss). Re-running resumes from the branch's latest checkpoint and trains \
         until --steps in total. A branch made from a full checkpoint (`ckstore branch ft \
         step-500`) can go on with --freeze-base: the restored base stays fixed. SIGINT/SIGTERM save a final checkpoint and exit with status 0. \
-        Creates the store if there is none.
+        Creates the store if there is none. With --json the text lines go to stderr and stdout \
+        gets one document when training stops (docs/JSON.md).
         """)
 
     @Option(help: "digits, or the path of a text file (character-level language model).")
