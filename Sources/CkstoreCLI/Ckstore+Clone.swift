@@ -51,7 +51,7 @@ extension Ckstore {
         }
         throw error
       }
-      printFetch(report, json: output.json)
+      try printFetch(report, json: output.json)
     }
   }
 }

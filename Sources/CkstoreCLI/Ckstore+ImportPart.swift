@@ -65,7 +65,11 @@ extension Ckstore.Import {
     switch outcome {
     case .committed(let commit):
       if output.json {
-        try printJSON(CommitJSON(commit, pruned: false, refs: [branch]))
+        try printJSON(
+          PartJSON(
+            branch: branch, step: step, part: part.index, parts: part.count,
+            recordedParts: part.count, pending: false,
+            commit: CommitJSON(commit, in: store, refs: try store.decorations())))
       } else {
         print(
           "[\(branch) \(commit.id.short)] step \(step): part \(part.index)/\(part.count) saved; "
@@ -74,8 +78,9 @@ extension Ckstore.Import {
     case .pending(let recordedParts, let parts):
       if output.json {
         try printJSON(
-          PendingJSON(
-            branch: branch, step: step, part: part.index, parts: parts, recorded: recordedParts))
+          PartJSON(
+            branch: branch, step: step, part: part.index, parts: parts,
+            recordedParts: recordedParts, pending: true, commit: nil))
       } else {
         print(
           "[\(branch)] step \(step): part \(part.index)/\(parts) saved; \(recordedParts) of "
@@ -84,12 +89,15 @@ extension Ckstore.Import {
     }
   }
 
-  private struct PendingJSON: Encodable {
+  /// `import --part --json` (docs/json-schema/import-part.json): one shape whether this part
+  /// completed the commit (`commit` set) or the commit still waits for others (`null`).
+  private struct PartJSON: Encodable {
     var branch: String
     var step: Int64
     var part: Int
     var parts: Int
-    var recorded: Int
-    var pending = true
+    var recordedParts: Int
+    var pending: Bool
+    @Nullable var commit: CommitJSON?
   }
 }

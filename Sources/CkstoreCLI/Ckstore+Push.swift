@@ -31,7 +31,7 @@ extension Ckstore {
       let report = try CKRemote.Push.run(
         store, to: remote, refs: names, force: force, progress: progress.update)
       if output.json {
-        try printJSON(report)
+        try printJSON(PushJSON(report))
         return
       }
       for r in report.refs {
@@ -44,5 +44,30 @@ extension Ckstore {
         "sent \(report.objectsSent) objects (\(Format.bytes(report.sentBytes))) in "
           + "\(report.requests) requests")
     }
+  }
+}
+
+/// `push --json`: the remote's ref changes as `refUpdate`s (docs/JSON.md rule 10), then what
+/// was sent.
+struct PushJSON: Encodable {
+  var remote: String
+  var refUpdates: [RefUpdateJSON]
+  var objectsSent: Int
+  var sentBytes: Int
+  var requests: Int
+
+  init(_ report: PushReport) {
+    remote = report.remote
+    refUpdates = report.refs.map { r in
+      let tag = r.ref.hasPrefix("refs/tags/")
+      let action = r.upToDate ? "unchanged" : r.old == nil ? "created" : "updated"
+      return RefUpdateJSON(
+        kind: tag ? "tag" : "branch",
+        name: String(r.ref.dropFirst(tag ? "refs/tags/".count : "refs/heads/".count)),
+        action: action, old: r.old, new: r.new, oldName: nil)
+    }
+    objectsSent = report.objectsSent
+    sentBytes = report.sentBytes
+    requests = report.requests
   }
 }

@@ -33,11 +33,7 @@ extension Ckstore {
       if output.json {
         try printJSON(
           RemoteListJSON(
-            remotes: remotes.map {
-              RemoteJSON(
-                name: $0.name, url: $0.configuration.url, endpoint: $0.configuration.endpoint,
-                pathStyle: $0.configuration.pathStyle)
-            }))
+            remotes: remotes.map { RemoteJSON($0.name, $0.configuration) }))
         return
       }
       for (name, config) in remotes {
@@ -60,10 +56,15 @@ extension Ckstore {
     @Argument(help: "s3://BUCKET/PREFIX") var url: String
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: OutputOptions
 
     func run() throws {
       try RemoteStore.validate(url: url)
-      try storeOptions.open().addRemote(name, connection.configuration(url: url))
+      let configuration = connection.configuration(url: url)
+      try storeOptions.open().addRemote(name, configuration)
+      if output.json {
+        try printJSON(RemoteChangeJSON(action: "added", remote: RemoteJSON(name, configuration)))
+      }
     }
   }
 
@@ -75,8 +76,16 @@ extension Ckstore {
 
     @Argument(help: "The remote's name.") var name: String
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: OutputOptions
 
-    func run() throws { try storeOptions.open().removeRemote(name) }
+    func run() throws {
+      let store = try storeOptions.open()
+      let configuration = try store.remote(named: name)
+      try store.removeRemote(name)
+      if output.json {
+        try printJSON(RemoteChangeJSON(action: "removed", remote: RemoteJSON(name, configuration)))
+      }
+    }
   }
 }
 
@@ -106,12 +115,26 @@ struct RemoteListJSON: Encodable {
   var remotes: [RemoteJSON]
 }
 
+/// The JSON of `remote add --json` and `remote remove --json`: what was recorded or forgotten.
+struct RemoteChangeJSON: Encodable {
+  /// `added` or `removed`.
+  var action: String
+  var remote: RemoteJSON
+}
+
 /// One remote in `remote --json`: every field present, null when unset.
 struct RemoteJSON: Encodable {
   var name: String
   var url: String
   var endpoint: String?
   var pathStyle: Bool?
+
+  init(_ name: String, _ configuration: RemoteConfiguration) {
+    self.name = name
+    url = configuration.url
+    endpoint = configuration.endpoint
+    pathStyle = configuration.pathStyle
+  }
 
   func encode(to encoder: Encoder) throws {
     var c = encoder.container(keyedBy: CodingKeys.self)

@@ -19,7 +19,7 @@ struct RemoteGCOptions: ParsableArguments {
     let remote = try store.connect(self.remote ?? "origin")
     let report = try RemoteGC.run(remote, policy: policy, grace: grace, dryRun: dryRun)
     if json {
-      try printJSON(report)
+      try printJSON(RemoteGCJSON(report))
       return
     }
     let verb = dryRun ? "would delete" : "deleted"
@@ -43,4 +43,26 @@ func fsckRemote(_ store: Store, _ name: String, json: Bool) throws {
         + (report.isClean ? "ok" : "\(report.problems.count) problems"))
   }
   if !report.isClean { throw ExitCode(1) }
+}
+
+/// `gc --remote --json` (docs/json-schema/gc-remote.json): local gc's names (`bytesFreed`)
+/// where the two mean the same.
+struct RemoteGCJSON: Encodable {
+  var remote: String
+  var dryRun: Bool
+  var prunedCommits: [String]
+  var objectsDeleted: Int
+  var bytesFreed: Int
+  var objectsKept: Int
+  var objectsTooYoung: Int
+
+  init(_ report: RemoteGCReport) {
+    remote = report.remote
+    dryRun = report.dryRun
+    prunedCommits = report.prunedCommits
+    objectsDeleted = report.objectsDeleted
+    bytesFreed = report.freedBytes
+    objectsKept = report.objectsKept
+    objectsTooYoung = report.objectsTooYoung
+  }
 }

@@ -118,6 +118,15 @@ struct RefUpdateJSON: Encodable {
     oldName = change.oldName
   }
 
+  /// A change described field by field (a remote's ref, which has no local `RefChange`).
+  init(kind: String, name: String, action: String, old: String?, new: String?, oldName: String?) {
+    self.kind = kind
+    self.name = name
+    self.action = action
+    self.old = old
+    self.new = new
+    self.oldName = oldName
+  }
 }
 
 /// `{"refUpdates": [...]}`: what `tag` and `branch` changed.

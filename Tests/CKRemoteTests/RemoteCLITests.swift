@@ -26,7 +26,7 @@ final class RemoteCLITests: XCTestCase {
       ["push", "--json", "--store", dir + "/a"], environment: env)
     XCTAssertEqual(push.status, 0, push.err)
     let pushed = try JSONSerialization.jsonObject(with: Data(push.out.utf8)) as! [String: Any]
-    XCTAssertEqual((pushed["refs"] as! [[String: Any]])[0]["old"] as? NSNull, NSNull())
+    XCTAssertEqual((pushed["refUpdates"] as! [[String: Any]])[0]["old"] as? NSNull, NSNull())
 
     let clone = try RemoteTest.ckstore(
       ["clone", url, dir + "/b", "--latest", "--path-style"], environment: env)

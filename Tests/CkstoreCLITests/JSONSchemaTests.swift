@@ -1,4 +1,5 @@
 import CKStore
+import CKTestSupport
 import Foundation
 import Testing
 
@@ -70,6 +71,83 @@ import Testing
     try conforms(try box.ok("gc", "--keep-last", "1", "--json").stdout, "gc.json")
   }
 
+  /// `import --part`: the parts that wait and the one that completes the commit print one shape.
+  @Test func shardedImportMatchesItsSchema() throws {
+    let box = try Sandbox()
+    let ck = try ShardedImportTests.Checkpoint(seed: 3, rows: 64)
+    var docs: [JSONValue] = []
+    for i in [2, 0, 3, 1] {
+      let file = try ck.writePart(i, in: box, tag: "j")
+      let out = try box.ok("import", file, "--part", "\(i)/4", "--step", "5", "--json").stdout
+      docs.append(try conforms(out, "import-part.json"))
+    }
+    #expect(docs.map { $0["pending"] } == [true, true, true, false].map(JSONValue.bool))
+    #expect(docs.map { $0["recordedParts"] } == [1, 2, 3, 4].map(JSONValue.number))
+    #expect(docs.map { $0["part"] } == [2, 0, 3, 1].map(JSONValue.number))
+    #expect(docs[0]["commit"] == .null && docs[2]["commit"] == .null)
+    let commit = try #require(docs[3]["commit"])
+    #expect(commit["id"] == .string(try #require(box.head())) && commit["step"] == .number(5))
+    #expect(commit["refs"] == .array([.string("main")]))
+  }
+
+  /// `train --json`: the human lines on stderr, exactly one document on stdout; a resumed run
+  /// names the checkpoint it went on from. `metrics` and `report` read what it logged.
+  @Test func trainPrintsOneDocumentWhenItStops() throws {
+    let box = try Sandbox(initStore: false)
+    let first = try CLI.run([
+      "train", "--steps", "4", "--save-every", "2", "--store", box.store, "--json",
+    ])
+    #expect(first.status == 0, "\(first.stderr)")
+    let run = try conforms(first.stdout, "train.json")
+    #expect(run["stepsRun"] == .number(4) && run["stoppedBy"] == .null)
+    #expect(run["resumedFrom"] == .null && run["branch"] == .string("main"))
+    #expect(run["head"]?["step"] == .number(4))
+    #expect(run["head"]?["id"] == .string(try #require(box.head())))
+    #expect(first.stderr.contains("saved step-2 ") && first.stderr.contains("saved step-4 "))
+    #expect(first.stderr.contains("done: main is at step 4"))
+
+    let second = try box.ok("train", "--steps", "6", "--save-every", "2", "--json")
+    let resumed = try conforms(second.stdout, "train.json")
+    #expect(resumed["stepsRun"] == .number(2) && resumed["head"]?["step"] == .number(6))
+    #expect(resumed["resumedFrom"]?["id"] == run["head"]?["id"])
+    #expect(second.stderr.contains("resuming main from step 4"))
+
+    let metrics = try conforms(try box.ok("metrics", "--json").stdout, "metrics.json")
+    #expect(metrics["commits"]?.array?.isEmpty == false)
+    try conforms(try box.ok("report", "--json").stdout, "report.json")
+  }
+
+  /// A signal stops `train --json` with a final checkpoint and the document naming the signal.
+  @Test func trainStoppedBySignalStillPrintsItsDocument() throws {
+    let box = try Sandbox(initStore: false)
+    let process = Process()
+    process.executableURL = CLI.binary
+    process.arguments = [
+      "train", "--steps", "1000000", "--save-every", "1", "--keep-last", "1", "--store",
+      box.store, "--json",
+    ]
+    process.environment = CkstoreBinary.environment()
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // "saved step-1" is written after the signal handlers are installed.
+    let drainErr = CLI.Drain(err.fileHandleForReading.fileDescriptor)
+    let deadline = Date().addingTimeInterval(120)
+    while box.head() == nil && Date() < deadline { usleep(50_000) }
+    kill(process.processIdentifier, SIGTERM)
+    let stdout = String(decoding: CLI.drain(out.fileHandleForReading.fileDescriptor), as: UTF8.self)
+    process.waitUntilExit()
+    let stderr = String(decoding: drainErr.wait(), as: UTF8.self)
+    #expect(process.terminationStatus == 0, "\(stderr)")
+    let doc = try conforms(stdout, "train.json")
+    #expect(doc["stoppedBy"] == .string("SIGTERM"))
+    let steps: Double = try #require(doc["stepsRun"]?.number)
+    #expect(steps >= 1 && steps < 1_000_000 && doc["head"]?["step"] == .number(steps))
+    #expect(stderr.contains("SIGTERM: saved step"))
+  }
+
   @Test func failuresPrintTheErrorDocumentAndExitTwo() throws {
     let box = try Sandbox()
     try box.commit([try floatTensor("w", [4], seed: 1)], step: 1)
@@ -117,7 +195,8 @@ import Testing
     #expect(validator.unsupportedKeywords().isEmpty, "\(validator.unsupportedKeywords())")
     for command in [
       "init", "import", "export", "log", "show", "diff", "gc", "fsck", "tag", "branch", "stats",
-      "switch", "reflog", "status", "train", "error", "common",
+      "switch", "reflog", "status", "train", "error", "common", "metrics", "report", "remote",
+      "push", "fetch", "pull", "clone", "fsck-remote", "gc-remote", "import-part",
     ] {
       #expect(validator.names.contains(command + ".json"), "no schema for \(command)")
     }

@@ -1,4 +1,5 @@
 import CKStore
+import CKTestSupport
 import Foundation
 import Testing
 

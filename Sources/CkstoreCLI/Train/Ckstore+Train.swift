@@ -17,7 +17,8 @@ extension Ckstore {
         (ckstore/metrics/loss). Re-running resumes from the branch's latest checkpoint and trains \
         until --steps in total. A branch made from a full checkpoint (`ckstore branch ft \
         step-500`) can go on with --freeze-base: the restored base stays fixed. SIGINT/SIGTERM save a final checkpoint and exit with status 0. \
-        Creates the store if there is none.
+        Creates the store if there is none. With --json the text lines go to stderr and stdout \
+        gets one document when training stops (docs/JSON.md).
         """)
 
     @Option(help: "digits, or the path of a text file (character-level language model).")
@@ -45,6 +46,7 @@ extension Ckstore {
     @Option(help: "The branch to commit to.") var branch = "main"
     @OptionGroup var remoteTraining: RemoteTrainingOptions
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var output: OutputOptions
 
     func validate() throws {
       guard steps >= 0, saveEvery >= 1, keepLast >= 1, batchSize >= 1 else {
@@ -68,8 +70,13 @@ extension Ckstore {
       if FileManager.default.fileExists(atPath: path + "/config") {
         return try Store.open(at: path)
       }
-      print("no store at \(path); creating it")
+      say("no store at \(path); creating it")
       return try Store.create(at: path)
+    }
+
+    /// A human line: stdout, or stderr under --json (stdout then holds only the document).
+    private func say(_ line: String) {
+      if output.json { StandardError.write(line + "\n") } else { print(line) }
     }
 
     func run() throws {
@@ -93,7 +100,8 @@ extension Ckstore {
       let metadata = task.signature.merging(
         ["seed": "\(seed)", "batch_size": "\(batchSize)", "lr": "\(lr)"],
         uniquingKeysWith: { a, _ in a })
-      if let resumed = try manager.latest() {
+      let resumed = try manager.latest()
+      if let resumed {
         // Freezing the base changes which parameters train, not what is saved: a frozen-base
         // fine-tune may go on from a full checkpoint (and back).
         for (key, value) in metadata
@@ -104,15 +112,16 @@ extension Ckstore {
               + "\(value); use another --branch or the same settings")
         }
         try manager.restoreOrInitialize()
-        print("resuming \(branch) from step \(checkpoint.step) (\(resumed.commit.id.short))")
+        say("resuming \(branch) from step \(checkpoint.step) (\(resumed.commit.id.short))")
       }
       let parameterCount = task.model.parameterCount
-      print(
+      say(
         "training \(metadata["model"]!) (\(parameterCount) parameters) on \(metadata["data"]!) "
           + "until step \(steps), saving every \(saveEvery), keeping \(keepLast)")
 
       let stop = StopSignal()
-      let progress = TrainingProgress(total: steps)
+      let progress = TrainingProgress(total: steps, say: say)
+      let startStep = checkpoint.step
       var lossSum = 0.0
       var lossCount = 0
       func save(_ message: String? = nil, force: Bool = false) throws {
@@ -127,13 +136,11 @@ extension Ckstore {
         lossSum = 0
         lossCount = 0
       }
+      var stoppedBy: String?
       while checkpoint.step < steps {
         if let sig = stop.signal {
-          try save("interrupted by \(StopSignal.name(sig)) at step \(checkpoint.step)", force: true)
-          progress.finish()
-          try manager.finishPushing()
-          print("\(StopSignal.name(sig)): saved step \(checkpoint.step) and stopped")
-          return
+          stoppedBy = StopSignal.name(sig)
+          break
         }
         let loss = try task.step(batches.next(), optimizer: optimizer)
         checkpoint.step += 1
@@ -143,10 +150,33 @@ extension Ckstore {
         progress.stepped(checkpoint.step, loss: loss)
         if checkpoint.step % saveEvery == 0 { try save() }
       }
-      try save(force: true)
+      if let stoppedBy {
+        try save("interrupted by \(stoppedBy) at step \(checkpoint.step)", force: true)
+      } else {
+        try save(force: true)
+      }
       progress.finish()
       try manager.finishPushing()
-      print("done: \(branch) is at step \(checkpoint.step)")
+      say(
+        stoppedBy.map { "\($0): saved step \(checkpoint.step) and stopped" }
+          ?? "done: \(branch) is at step \(checkpoint.step)")
+      guard output.json, let head = try manager.latest() else { return }
+      let refs = try store.decorations()
+      try printJSON(
+        TrainJSON(
+          branch: branch, resumedFrom: resumed.map { CommitJSON($0.commit, in: store, refs: refs) },
+          head: CommitJSON(head.commit, in: store, refs: refs),
+          stepsRun: checkpoint.step - startStep, stoppedBy: stoppedBy))
     }
   }
+}
+
+/// `train --json` (docs/json-schema/train.json), printed once training has stopped.
+struct TrainJSON: Encodable {
+  var branch: String
+  @Nullable var resumedFrom: CommitJSON?
+  var head: CommitJSON
+  var stepsRun: Int64
+  /// `SIGINT` or `SIGTERM` when a signal stopped the run before --steps.
+  @Nullable var stoppedBy: String?
 }

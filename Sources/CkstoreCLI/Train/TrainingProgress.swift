@@ -4,7 +4,7 @@ import Foundation
 /// Training progress. When standard error is a terminal: a bar with loss, steps/s and ETA,
 /// redrawn in place on stderr (`\r`, the line, then "erase to end of line", so a shorter line
 /// never keeps characters of a longer one) and cleared before each "saved" line. Otherwise
-/// nothing but the plain "saved" lines on stdout.
+/// nothing but the plain "saved" lines, written by `say` (stdout, or stderr under `--json`).
 final class TrainingProgress {
   private let total: Int64
   private let terminal = isatty(2) != 0
@@ -12,8 +12,12 @@ final class TrainingProgress {
   private var start = Date()
   private var startStep: Int64?
   private var shown = false
+  private let say: (String) -> Void
 
-  init(total: Int64) { self.total = total }
+  init(total: Int64, say: @escaping (String) -> Void) {
+    self.total = total
+    self.say = say
+  }
 
   func stepped(_ step: Int64, loss: Float) {
     if startStep == nil {
@@ -46,7 +50,7 @@ final class TrainingProgress {
 
   func saved(_ checkpoint: SavedCheckpoint, metrics: [String: Double]) {
     clear()
-    print(
+    say(
       "saved \(checkpoint.name) \(checkpoint.commit.id.short)  " + Format.metrics(metrics)
         + "  +\(Format.bytes(checkpoint.commit.addedBytes))")
     fflush(nil)

@@ -1,15 +1,23 @@
 import Foundation
 
 /// A parsed JSON document, keeping what JSONSerialization blurs (booleans versus numbers).
-enum JSONValue: Decodable, Equatable {
+/// Shared by the CLI and remote test targets, which validate `--json` output with it.
+public enum JSONValue: Decodable, Equatable, Sendable {
+  /// `null`.
   case null
+  /// `true` or `false`.
   case bool(Bool)
+  /// Any number (integers included).
   case number(Double)
+  /// A string.
   case string(String)
+  /// An array.
   case array([JSONValue])
+  /// An object.
   case object([String: JSONValue])
 
-  init(from decoder: Decoder) throws {
+  /// Decodes any JSON value.
+  public init(from decoder: Decoder) throws {
     let c = try decoder.singleValueContainer()
     if c.decodeNil() {
       self = .null
@@ -26,26 +34,31 @@ enum JSONValue: Decodable, Equatable {
     }
   }
 
-  static func parse(_ text: String) throws -> JSONValue {
+  /// Parses one JSON document.
+  public static func parse(_ text: String) throws -> JSONValue {
     try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
   }
 
-  subscript(key: String) -> JSONValue? {
+  /// The member `key` of an object; nil for a missing key or a value that is no object.
+  public subscript(key: String) -> JSONValue? {
     if case .object(let o) = self { return o[key] }
     return nil
   }
 
-  var array: [JSONValue]? {
+  /// The elements, if this is an array.
+  public var array: [JSONValue]? {
     if case .array(let a) = self { return a }
     return nil
   }
 
-  var string: String? {
+  /// The text, if this is a string.
+  public var string: String? {
     if case .string(let s) = self { return s }
     return nil
   }
 
-  var number: Double? {
+  /// The value, if this is a number.
+  public var number: Double? {
     if case .number(let n) = self { return n }
     return nil
   }
@@ -54,9 +67,10 @@ enum JSONValue: Decodable, Equatable {
 /// The subset of JSON Schema 2020-12 that docs/json-schema/ uses (docs/JSON.md, "Schema
 /// dialect"); a keyword outside it is reported as an error, so a schema never claims more than
 /// this checks.
-struct JSONSchemaValidator {
-  /// docs/json-schema, found from this file's path.
-  static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+public struct JSONSchemaValidator: Sendable {
+  /// docs/json-schema, found from this file's path (Tests/CKTestSupport/ is two levels below
+  /// the package root), so every test target that links this one finds the same folder.
+  public static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
       "docs/json-schema")
 
@@ -68,7 +82,7 @@ struct JSONSchemaValidator {
   private var documents: [String: JSONValue] = [:]
 
   /// Loads every schema file of the folder.
-  init() throws {
+  public init() throws {
     for name in try FileManager.default.contentsOfDirectory(atPath: Self.folder.path)
     where name.hasSuffix(".json") {
       let text = try String(contentsOf: Self.folder.appendingPathComponent(name), encoding: .utf8)
@@ -77,10 +91,10 @@ struct JSONSchemaValidator {
   }
 
   /// The schema files loaded.
-  var names: [String] { documents.keys.sorted() }
+  public var names: [String] { documents.keys.sorted() }
 
   /// Keywords outside the supported subset, anywhere in any schema file, as `file: keyword`.
-  func unsupportedKeywords() -> [String] {
+  public func unsupportedKeywords() -> [String] {
     var found: [String] = []
     func walk(_ schema: JSONValue, _ file: String) {
       guard case .object(let s) = schema else { return }
@@ -97,7 +111,7 @@ struct JSONSchemaValidator {
 
   /// Problems of `value` against schema file `name` (empty when it conforms), each naming the
   /// JSON path at fault.
-  func validate(_ value: JSONValue, against name: String) -> [String] {
+  public func validate(_ value: JSONValue, against name: String) -> [String] {
     guard let schema = documents[name] else { return ["no schema file \(name)"] }
     var errors: [String] = []
     check(value, schema, file: name, path: "$", &errors)
