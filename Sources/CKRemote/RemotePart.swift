@@ -36,7 +36,7 @@ public enum RemotePart {
       let head = try remote.ref(refKey).map { try remote.commit($0.id).commit }
       if let landed = try prepared.landed(in: head) { return .committed(landed) }
       try prepared.checkCount(try directory.records(branch: branch, step: step))
-      try upload(store, remote, tree: prepared.tree, lease: lease)
+      try upload(store, remote, tree: prepared.tree, chunks: true, lease: lease)
       if let existing = try directory.create(prepared.key, contents: prepared.record) {
         try prepared.check(existing: existing)
       }
@@ -68,7 +68,8 @@ public enum RemotePart {
       try receiveTrees(store, remote, root: try key.tree(ofRecord: bytes))
     }
     let commit = try store.writeShardedCommit(records: records, parent: current?.id)
-    try upload(store, remote, tree: commit.tree, lease: lease)
+    // The chunks are the parts' own, on the remote before their records: only trees are new.
+    try upload(store, remote, tree: commit.tree, chunks: false, lease: lease)
     _ = try remote.put(
       RemoteStore.objectKey(commit.id), Data(try store.objectFile(commit.id)), .absent)
     let condition: WriteCondition = current.map { .matches(etag: $0.etag) } ?? .absent
@@ -90,11 +91,11 @@ public enum RemotePart {
     return commit
   }
 
-  /// PUTs (`If-None-Match: *`) every tree under `tree` and every chunk they name; a 412 is
-  /// another writer's copy of the same immutable object.
-  private static func upload(_ store: Store, _ remote: RemoteStore, tree: ObjectID, lease: Lease)
-    throws
-  {
+  /// PUTs (`If-None-Match: *`) every tree under `tree` and, with `chunks`, every chunk they
+  /// name; a 412 is another writer's copy of the same immutable object.
+  private static func upload(
+    _ store: Store, _ remote: RemoteStore, tree: ObjectID, chunks: Bool, lease: Lease
+  ) throws {
     var objects: [ObjectID] = []
     var level = [tree]
     var seen = Set<ObjectID>()
@@ -104,7 +105,9 @@ public enum RemotePart {
         objects.append(id)
         let refs = try Store.treeReferences(ofFile: try store.objectFile(id), id: id)
         next += refs.trees
-        for chunk in refs.chunks where seen.insert(chunk).inserted { objects.append(chunk) }
+        for chunk in refs.chunks where chunks && seen.insert(chunk).inserted {
+          objects.append(chunk)
+        }
       }
       level = next
     }
