@@ -102,6 +102,19 @@ final class RemoteShardedTests: XCTestCase {
     stores.map { (try? String(contentsOfFile: $0 + ".err", encoding: .utf8)) ?? "" }.joined()
   }
 
+  /// Deletes the push leases the killed processes `pids` left. A dead pusher's lease holds
+  /// `gc --remote` off for its lifetime (`Lease.ttl`, 10 minutes), as any killed push does; the
+  /// test stands for that wait by removing exactly the dead processes' leases.
+  private func removeLeases(of pids: Set<Int32>, _ remote: RemoteStore) throws {
+    for lease in try remote.bucket.list(prefix: remote.prefix + "leases/push-") {
+      guard let body = try remote.bucket.get(lease.key),
+        let json = try JSONSerialization.jsonObject(with: body) as? [String: Any],
+        let pid = json["pid"] as? Int, pids.contains(Int32(pid))
+      else { continue }
+      try remote.bucket.delete(lease.key)
+    }
+  }
+
   /// The commit the remote's `main` names, or nil.
   private func remoteHead(_ remote: RemoteStore) throws -> ObjectID? {
     try remote.bucket.get(remote.prefix + "refs/heads/main").flatMap {
@@ -254,6 +267,7 @@ final class RemoteShardedTests: XCTestCase {
     }
     let duration = durations.sorted()[1]
     var (noCommit, landedAnyway, finished) = (0, 0, 0)
+    var victims = Set<Int32>()
     let started = Date()
     for k in 0..<rounds {
       let step = 3 + k
@@ -269,6 +283,7 @@ final class RemoteShardedTests: XCTestCase {
         XCTAssertEqual(p.terminationStatus, 0, "round \(k): rank \(i)")
       }
       let killed = ranks[victim].terminationReason == .uncaughtSignal
+      victims.insert(ranks[victim].processIdentifier)
       XCTAssertEqual(
         try remoteFsck(stores[0], env: env), 0, "round \(k) (rank \(victim), \(delay) s)")
       let now = try remoteHead(remote)
@@ -277,6 +292,7 @@ final class RemoteShardedTests: XCTestCase {
       } else {
         XCTAssertTrue(killed, "round \(k): rank \(victim) finished but no commit appeared")
         noCommit += 1
+        try removeLeases(of: victims, remote)
         let gc = try RemoteTest.ckstore(
           ["gc", "--remote", "origin", "--grace", "0", "--store", stores[0]], environment: env)
         XCTAssertEqual(gc.status, 0, gc.err)
@@ -295,6 +311,7 @@ final class RemoteShardedTests: XCTestCase {
       XCTAssertTrue(contents == ck.contents, "round \(k): the commit is not the whole checkpoint")
       previous = head
     }
+    try removeLeases(of: victims, remote)
     let gc = try RemoteTest.ckstore(
       ["gc", "--remote", "origin", "--grace", "0", "--store", stores[0]], environment: env)
     XCTAssertEqual(gc.status, 0, gc.err)
