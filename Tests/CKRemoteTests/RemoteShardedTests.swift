@@ -154,8 +154,13 @@ final class RemoteShardedTests: XCTestCase {
     XCTAssertNotNil(try remoteHead(remote))
     XCTAssertEqual(try remote.bucket.list(prefix: remote.prefix + "parts/").count, 0)
     XCTAssertEqual(try remoteFsck(stores[0], env: env), 0)
-    // No local ref moved: the local stores only staged their parts.
+    // No local ref moved: the local stores only staged their parts. A fetch shows the commit.
     XCTAssertNil(try Store.open(at: stores[1]).head(of: "main"))
+    XCTAssertEqual(
+      try RemoteTest.ckstore(["fetch", "--store", stores[1]], environment: env).status, 0)
+    let shown = try RemoteTest.ckstore(
+      ["show", "origin/main", "--store", stores[1]], environment: env)
+    XCTAssertTrue(shown.out.contains("sharded commit of 4 parts"), shown.out + shown.err)
 
     // The same four parts into a local store: the clone's export must equal its export.
     let local = dir + "/local"

@@ -63,7 +63,7 @@ import Testing
     let ranks = try (0..<4).map { try Self.importPart(box, files[$0], $0, step: 7) }
     for p in ranks { p.waitUntilExit() }
     #expect(ranks.map(\.terminationStatus) == [0, 0, 0, 0])
-    let log = try decodeJSON([CommitJSON].self, try box.ok("log", "--json").stdout)
+    let log = try decodeLog(try box.ok("log", "--json").stdout)
     #expect(log.count == 1 && log[0].step == 7 && log[0].metadata["ckstore.parts"] == "4")
     #expect(log[0].metadata["ckstore.slice.emb"] == nil)
     #expect(try box.export("main").tensors == ck.all)
@@ -84,7 +84,7 @@ import Testing
     let refused = try box.ck("import", other, "--part", "2/4", "--step", "7")
     #expect(
       refused.status != 0 && refused.stderr.contains("rank 2") && refused.stderr.contains("step 7"))
-    #expect(try decodeJSON([CommitJSON].self, try box.ok("log", "--json").stdout).count == 1)
+    #expect(try decodeLog(try box.ok("log", "--json").stdout).count == 1)
   }
 
   @Test func aGapIsRefusedAndNothingIsCommitted() throws {
@@ -163,7 +163,7 @@ import Testing
         #expect(try box.ck("fsck").status == 0, "fsck after re-run \(k)")
       }
       commits += 1
-      let log = try decodeJSON([CommitJSON].self, try box.ok("log", "--json").stdout)
+      let log = try decodeLog(try box.ok("log", "--json").stdout)
       #expect(log.count == commits, "kill \(k): \(log.count) commits, \(commits) expected")
       // A builder killed between its ref update and its cleanup leaves the records: gc removes
       // them, since their commit landed.
