@@ -85,8 +85,8 @@ public enum RemotePart {
         "\(remote.label) rejected \(refKey) for the sharded commit of step \(any.step): the "
           + "branch moved to another commit while it was built; nothing was committed")
     }
-    // Best effort: records of a landed step are ignored by a re-run (it finds the commit) and
-    // only keep their objects alive, which the commit does anyway.
+    // Best effort: a re-run ignores the records of a landed step (it finds the commit), and
+    // `gc --remote` deletes those a builder killed here leaves.
     try? RemotePartDirectory(remote: remote).remove(branch: any.branch, step: any.step)
     return commit
   }
