@@ -39,8 +39,10 @@ public enum RemoteGC {
     defer { lease?.release() }
     let graph = try RemoteGraph.read(remote)
     let dropping = graph.commitsToPrune(policy)
+    let parts = try graph.partRecords(remote)
     let live = try graph.liveObjects(
-      remote, alsoPruned: Set(dropping.map(\.id)), deltas: settings.deltaAgainstParent)
+      remote, alsoPruned: Set(dropping.map(\.id)), deltas: settings.deltaAgainstParent,
+      roots: parts.roots)
     try lease?.refreshIfDue()
     var report = RemoteGCReport(
       remote: remote.name, dryRun: dryRun, prunedCommits: dropping.map(\.id.hex),
@@ -71,6 +73,9 @@ public enum RemoteGC {
       _ = try concurrently(targets.count) { i in
         try lease?.refreshIfDue()
         try remote.delete(targets[i].key)
+      }
+      for (branch, step) in parts.landed {
+        try RemotePartDirectory(remote: remote).remove(branch: branch, step: step)
       }
       // Push leases of dead processes, so that they stop holding gc back forever.
       for stale in try remote.list("leases/push-")

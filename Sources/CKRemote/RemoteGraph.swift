@@ -59,14 +59,16 @@ struct RemoteGraph {
   }
 
   /// Every object a reachable commit needs: commit objects, and the trees, chunks and delta
-  /// bases of commits not pruned (nor in `alsoPruned`). Trees are read and verified; delta
+  /// bases of commits not pruned (nor in `alsoPruned`), and of the trees in `roots` (part trees
+  /// of unfinished sharded saves). Trees are read and verified; delta
   /// bases are read from each chunk's first 48 bytes when the store writes deltas.
-  func liveObjects(_ remote: RemoteStore, alsoPruned: Set<ObjectID>, deltas: Bool) throws
-    -> Set<ObjectID>
-  {
+  func liveObjects(
+    _ remote: RemoteStore, alsoPruned: Set<ObjectID>, deltas: Bool, roots: [ObjectID] = []
+  ) throws -> Set<ObjectID> {
     var live = Set(commits.keys)
-    var level = commits.values.filter { !pruned.contains($0.id) && !alsoPruned.contains($0.id) }
-      .map(\.tree)
+    var level =
+      commits.values.filter { !pruned.contains($0.id) && !alsoPruned.contains($0.id) }
+      .map(\.tree) + roots
     var chunks = Set<ObjectID>()
     while !level.isEmpty {
       let batch = Array(Set(level.filter { !live.contains($0) }))
@@ -94,5 +96,37 @@ struct RemoteGraph {
       live.formUnion(bases.compactMap { $0 })
     }
     return live
+  }
+
+  /// The part trees of records on the remote whose sharded commit has not landed (gc roots),
+  /// and the (branch, step) folders whose commit is in its branch's first-parent history: left
+  /// by a builder killed between its ref update and its cleanup, removable.
+  func partRecords(_ remote: RemoteStore) throws -> (
+    roots: [ObjectID], landed: [(branch: String, step: Int64)]
+  ) {
+    let directory = RemotePartDirectory(remote: remote)
+    var roots: [ObjectID] = []
+    var landed: [(String, Int64)] = []
+    for (branch, step) in try directory.steps() {
+      let records = try directory.records(branch: branch, step: step)
+      var next = heads[branch]?.id
+      var built = false
+      while let id = next, let c = commits[id], !built {
+        built = c.isBuilt(from: records)
+        next = c.parents.first
+      }
+      if built {
+        landed.append((branch, step))
+        continue
+      }
+      for (key, bytes) in records {
+        do {
+          roots.append(try key.tree(ofRecord: bytes))
+        } catch let error as StoreError {
+          throw RemoteError(.corruptRemote, "\(remote.label): \(error.message)")
+        }
+      }
+    }
+    return (roots, landed)
   }
 }

@@ -6,22 +6,34 @@ import Foundation
 
 /// The name of one part record: part `index` of `count` of the sharded checkpoint at (`branch`,
 /// `step`).
-struct PartKey: Hashable, Sendable {
-  var branch: String
-  var step: Int64
-  var index: Int
-  var count: Int
+package struct PartKey: Hashable, Sendable {
+  /// The branch the checkpoint commits to.
+  package var branch: String
+  /// The checkpoint's step.
+  package var step: Int64
+  /// The part (rank), 0-based.
+  package var index: Int
+  /// The number of parts.
+  package var count: Int
 
   /// `<escaped branch>/<step>/<index>-of-<count>`, relative to the part directory; the branch is
   /// escaped as its writer lock's name is (`%` → `%25`, `/` → `%2F`), so it is one path segment.
-  var path: String { Self.folder(branch, step) + "/\(index)-of-\(count)" }
+  package var path: String { Self.folder(branch, step) + "/\(index)-of-\(count)" }
 
-  static func folder(_ branch: String, _ step: Int64) -> String {
+  /// `<escaped branch>/<step>`: the folder (or key prefix) of one checkpoint's records.
+  package static func folder(_ branch: String, _ step: Int64) -> String {
     RefName.lockFileName(branch) + "/\(step)"
   }
 
+  /// The branch whose escaped name is `escaped`, or nil when `escaped` is not one's escape.
+  package static func branch(escaped: String) -> String? {
+    let branch = escaped.replacingOccurrences(of: "%2F", with: "/")
+      .replacingOccurrences(of: "%25", with: "%")
+    return RefName.lockFileName(branch) == escaped ? branch : nil
+  }
+
   /// Parses a record's file name (`<index>-of-<count>`) in the folder of (branch, step).
-  init?(branch: String, step: Int64, fileName: String) {
+  package init?(branch: String, step: Int64, fileName: String) {
     let parts = fileName.split(separator: "-of-", omittingEmptySubsequences: false)
     guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n > 0, i >= 0, i < n,
       fileName == "\(i)-of-\(n)"
@@ -29,7 +41,8 @@ struct PartKey: Hashable, Sendable {
     self.init(branch: branch, step: step, index: i, count: n)
   }
 
-  init(branch: String, step: Int64, index: Int, count: Int) {
+  /// The record of part `index` of `count`.
+  package init(branch: String, step: Int64, index: Int, count: Int) {
     self.branch = branch
     self.step = step
     self.index = index
@@ -41,7 +54,7 @@ struct PartKey: Hashable, Sendable {
 /// primitive the sharded protocol needs besides objects and refs (docs/FORMAT.md, "Sharded
 /// commits"). The local store implements it with `link(2)` (no-replace); an object bucket
 /// implements it with a conditional PUT (`If-None-Match: *`) under the same keys.
-protocol PartDirectory: Sendable {
+package protocol PartDirectory: Sendable {
   /// Creates the record `key` holding `contents`, durably, unless one exists. Returns nil when
   /// it created the record, else the existing record's contents (the caller compares them).
   func create(_ key: PartKey, contents: [UInt8]) throws -> [UInt8]?
@@ -51,7 +64,7 @@ protocol PartDirectory: Sendable {
   func records(branch: String, step: Int64) throws -> [PartKey: [UInt8]]
 
   /// Every (branch, step) that has a record folder.
-  func steps() -> [(branch: String, step: Int64)]
+  func steps() throws -> [(branch: String, step: Int64)]
 
   /// Removes every record of (branch, step); absent records are not an error.
   func remove(branch: String, step: Int64) throws
@@ -109,9 +122,7 @@ struct LocalPartDirectory: PartDirectory {
   func steps() -> [(branch: String, step: Int64)] {
     var out: [(String, Int64)] = []
     for escaped in FileIO.list(root) {
-      let branch = escaped.replacingOccurrences(of: "%2F", with: "/")
-        .replacingOccurrences(of: "%25", with: "%")
-      guard RefName.lockFileName(branch) == escaped else { continue }
+      guard let branch = PartKey.branch(escaped: escaped) else { continue }
       for step in FileIO.list(root + "/" + escaped) {
         if let s = Int64(step), "\(s)" == step { out.append((branch, s)) }
       }

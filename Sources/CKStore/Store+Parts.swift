@@ -36,42 +36,12 @@ public enum ShardedMetadataKeys {
   public static func part(_ index: Int) -> String { "ckstore.part.\(index)" }
 }
 
-/// A part record's content (docs/FORMAT.md, "Part records"): canonical JSON, so a re-run with the
-/// same tensors and descriptions writes the same bytes.
-struct PartRecord: Codable, Equatable {
-  var format = 1
-  var branch: String
-  var step: Int64
-  var index: Int
-  var parts: Int
-  var tree: String
-  var message: String
-  var metrics: [String: Double]
-  var metadata: [String: String]
-
-  func encoded() throws -> [UInt8] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return Array(try encoder.encode(self)) + [10]
-  }
-
-  static func decode(_ bytes: [UInt8], key: PartKey) throws -> PartRecord {
-    guard let record = try? JSONDecoder().decode(PartRecord.self, from: Data(bytes)),
-      record.format == 1, record.branch == key.branch, record.step == key.step,
-      record.index == key.index, record.parts == key.count, ObjectID(hex: record.tree) != nil
-    else {
-      throw StoreError(.corruptObject, "part record 'parts/\(key.path)' is not valid")
-    }
-    return record
-  }
-}
-
 extension Store {
   /// How long a rank that completes the set of parts waits for the branch's writer lock (held by
   /// another rank building the same commit, or by a plain writer) before failing with `locked`.
   public static let partCommitWait = 60.0
 
-  var partDirectory: any PartDirectory {
+  package var partDirectory: any PartDirectory {
     LocalPartDirectory(root: root + "/parts", scratch: scratch)
   }
 
@@ -92,6 +62,40 @@ extension Store {
     branch: String, step: Int64, message: String = "", metrics: [String: Double] = [:],
     metadata: [String: String] = [:], progress: (@Sendable (Int, Int) -> Void)? = nil
   ) throws -> PartOutcome {
+    let directory = partDirectory
+    let outcome = try preparePart(
+      tensors, slices: slices, part: part, of: parts, branch: branch, step: step,
+      message: message, metrics: metrics, metadata: metadata, progress: progress
+    ) { prepared -> (landed: Commit?, records: [PartKey: [UInt8]]) in
+      if let landed = try prepared.landed(in: try head(of: branch).map { try commit($0) }) {
+        return (landed, [:])
+      }
+      try prepared.checkCount(try directory.records(branch: branch, step: step))
+      if let existing = try directory.create(prepared.key, contents: prepared.record) {
+        try prepared.check(existing: existing)
+      }
+      let present = try directory.records(branch: branch, step: step)
+      try prepared.checkCount(present)
+      return (nil, present)
+    }
+    if let landed = outcome.landed { return .committed(landed) }
+    let present = outcome.records
+    guard present.count == parts else {
+      return .pending(recorded: present.count, parts: parts)
+    }
+    return .committed(try buildShardedCommit(branch: branch, step: step, records: present))
+  }
+
+  /// Step 1 of a part's save (docs/FORMAT.md, "Sharded commits"): checks the placements,
+  /// writes the part's chunks (no delta bases) and part tree, fsyncs them, and runs `body` with
+  /// the part while holding the gc lock shared, so that gc cannot free the part's objects before
+  /// `body` has recorded them (locally, or on a remote after uploading them).
+  package func preparePart<T>(
+    _ tensors: [TensorSource], slices: [String: SlicePlacement], part: Int, of parts: Int,
+    branch: String, step: Int64, message: String, metrics: [String: Double],
+    metadata: [String: String], progress: (@Sendable (Int, Int) -> Void)?,
+    _ body: (PreparedPart) throws -> T
+  ) throws -> T {
     try RefName.validate(branch, kind: "branch")
     guard parts >= 1, parts <= 1 << 16, part >= 0, part < parts else {
       throw StoreError(.invalidArgument, "part \(part) of \(parts) is out of range")
@@ -100,8 +104,6 @@ extension Store {
       throw StoreError(.invalidArgument, "metadata key '\(key)' is reserved for sharded commits")
     }
     try checkPlacements(tensors, slices)
-    let rank = "branch '\(branch)' step \(step) part \(part) of \(parts) (rank \(part))"
-
     let gcGuard = try FileLock.acquire(gcLockPath, .shared)
     defer { gcGuard.unlock() }
     let (written, _) = try writeChunks(tensors, bases: [:], progress: progress)
@@ -118,58 +120,13 @@ extension Store {
     }
     let (tree, _) = try writeTrees(entries)
     try objects.syncPending()
-
-    if let landed = try landedCommit(branch: branch, step: step, parts: parts) {
-      guard landed.metadata[ShardedMetadataKeys.part(part)] == tree.hex else {
-        throw StoreError(
-          .invalidArgument,
-          "\(rank): commit \(landed.id.short) already holds this step with other content for "
-            + "this rank (part tree \(landed.metadata[ShardedMetadataKeys.part(part)] ?? "-"), "
-            + "now \(tree.hex))")
-      }
-      return .committed(landed)
-    }
-    try checkPartCount(branch: branch, step: step, parts: parts)
-    let key = PartKey(branch: branch, step: step, index: part, count: parts)
     let record = PartRecord(
       branch: branch, step: step, index: part, parts: parts, tree: tree.hex, message: message,
       metrics: metrics, metadata: metadata)
-    if let existing = try partDirectory.create(key, contents: try record.encoded()),
-      existing != (try record.encoded())
-    {
-      let other = try? PartRecord.decode(existing, key: key)
-      throw StoreError(
-        .invalidArgument,
-        "\(rank) was already recorded with other content (part tree \(other?.tree ?? "?"), "
-          + "now \(tree.hex)); remove that attempt's records before saving it again")
-    }
-    gcGuard.unlock()
-    let present = try checkPartCount(branch: branch, step: step, parts: parts)
-    guard present.count == parts else {
-      return .pending(recorded: present.count, parts: parts)
-    }
-    return .committed(try buildShardedCommit(branch: branch, step: step, records: present))
-  }
-
-  /// The records of (branch, step); throws if one was written as part of another count.
-  @discardableResult
-  private func checkPartCount(branch: String, step: Int64, parts: Int) throws -> [PartKey: [UInt8]]
-  {
-    let present = try partDirectory.records(branch: branch, step: step)
-    if let other = present.keys.first(where: { $0.count != parts }) {
-      throw StoreError(
-        .invalidArgument,
-        "branch '\(branch)' step \(step): part \(other.index) was recorded as one of "
-          + "\(other.count) parts, this one as one of \(parts)")
-    }
-    return present
-  }
-
-  /// The branch head if it is the sharded commit of (step, parts).
-  private func landedCommit(branch: String, step: Int64, parts: Int) throws -> Commit? {
-    guard let head = try head(of: branch) else { return nil }
-    let c = try commit(head)
-    return c.step == step && c.metadata[ShardedMetadataKeys.parts] == String(parts) ? c : nil
+    return try body(
+      PreparedPart(
+        key: PartKey(branch: branch, step: step, index: part, count: parts), tree: tree,
+        record: try record.encoded()))
   }
 
   private func checkPlacements(_ tensors: [TensorSource], _ slices: [String: SlicePlacement])
@@ -201,18 +158,40 @@ extension Store {
     defer { writer.close() }
     let gcGuard = try FileLock.acquire(gcLockPath, .shared)
     defer { gcGuard.unlock() }
-    let decoded = try records.map { try PartRecord.decode($1, key: $0) }.sorted {
-      $0.index < $1.index
-    }
-    let parts = decoded.count
-    if let landed = try landedCommit(branch: branch, step: step, parts: parts) {
-      for r in decoded where landed.metadata[ShardedMetadataKeys.part(r.index)] != r.tree {
+    let parent = try head(of: branch)
+    if let head = try parent.map({ try self.commit($0) }), head.step == step,
+      head.metadata[ShardedMetadataKeys.parts] == String(records.count)
+    {
+      guard head.isBuilt(from: records) else {
         throw StoreError(
           .invalidArgument,
-          "branch '\(branch)' step \(step): commit \(landed.id.short) holds other content for "
-            + "rank \(r.index) than its part record")
+          "branch '\(branch)' step \(step): commit \(head.id.short) holds other part trees "
+            + "than the part records")
       }
-      return landed
+      return head
+    }
+    let commit = try writeShardedCommit(records: records, parent: parent)
+    try refs.update(
+      RefStore.branchRef(branch), to: commit.id, expected: parent,
+      message: "commit: step \(step), \(records.count) parts")
+    do {
+      try partDirectory.remove(branch: branch, step: step)
+    } catch {
+      warnings.report(
+        StoreWarning(
+          "sharded commit \(commit.id.short) landed, but its part records stay: \(error); "
+            + "gc removes them"))
+    }
+    return commit
+  }
+
+  /// Steps 3 and 4 of building a sharded commit, short of moving any ref: merges the part trees
+  /// the records name (they must be in this store) into one tree, writes it and the commit
+  /// (child of `parent`), fsynced, and returns the commit. Overlapping or missing slices throw
+  /// `invalidTensor` naming the tensor and the ranks. The caller moves the ref.
+  package func writeShardedCommit(records: [PartKey: [UInt8]], parent: ObjectID?) throws -> Commit {
+    let decoded = try records.map { try PartRecord.decode($1, key: $0) }.sorted {
+      $0.index < $1.index
     }
     var byPart: [[TensorInfo]] = []
     for r in decoded {
@@ -223,28 +202,16 @@ extension Store {
     let merged = try ShardMerge.merge(byPart)
     let (rootTree, treeBytes) = try writeTrees(merged)
     try objects.syncPending()
-    let parent = try head(of: branch)
     var metadata = decoded[0].metadata
-    metadata[ShardedMetadataKeys.parts] = String(parts)
+    metadata[ShardedMetadataKeys.parts] = String(decoded.count)
     for r in decoded { metadata[ShardedMetadataKeys.part(r.index)] = r.tree }
     var commit = Commit(
-      id: rootTree, tree: rootTree, parents: parent.map { [$0] } ?? [], step: step,
+      id: rootTree, tree: rootTree, parents: parent.map { [$0] } ?? [], step: decoded[0].step,
       time: Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded() / 1000),
       message: decoded[0].message, metrics: decoded[0].metrics, metadata: metadata,
       logicalBytes: Int64(merged.reduce(0) { $0 + $1.byteCount }), addedBytes: Int64(treeBytes))
     commit.id = try objects.put(.commit, commit.encoded()).id
     try objects.syncPending()
-    try refs.update(
-      RefStore.branchRef(branch), to: commit.id, expected: parent,
-      message: "commit: step \(step), \(parts) parts")
-    do {
-      try partDirectory.remove(branch: branch, step: step)
-    } catch {
-      warnings.report(
-        StoreWarning(
-          "sharded commit \(commit.id.short) landed, but its part records stay: \(error); "
-            + "gc removes them"))
-    }
     return commit
   }
 
@@ -267,7 +234,7 @@ extension Store {
   /// Records of unfinished saves stay: they are gc roots until a re-run completes the commit.
   func removeLandedParts() -> Int {
     var removed = 0
-    for (branch, step) in partDirectory.steps() {
+    for (branch, step) in (try? partDirectory.steps()) ?? [] {
       guard let head = try? head(of: branch), let history = try? self.history(from: head),
         let records = try? partDirectory.records(branch: branch, step: step)
       else { continue }
@@ -288,9 +255,9 @@ extension Store {
   /// The trees that part records name: gc roots until their commit lands.
   func partRecordTrees() throws -> [ObjectID] {
     var out: [ObjectID] = []
-    for (branch, step) in partDirectory.steps() {
+    for (branch, step) in try partDirectory.steps() {
       for (key, bytes) in try partDirectory.records(branch: branch, step: step) {
-        out.append(ObjectID(hex: try PartRecord.decode(bytes, key: key).tree)!)
+        out.append(try key.tree(ofRecord: bytes))
       }
     }
     return out

@@ -21,6 +21,12 @@ extension Ckstore {
         checkpoint waits for other parts exits 0 saying so. A tensor that is a slice of a larger \
         one is described by a __metadata__ key ckstore.slice.<name> = \
         {"global": [dims…], "offset": [index per dim…]} (its shape in the file is the slice's).
+
+        With --part and --remote NAME, the checkpoint is committed on that remote instead (each \
+        rank may run on another machine): the part's chunks go to the remote, then its part \
+        record; the rank that completes the set builds the commit there and moves the remote \
+        branch by compare-and-swap. The local store only stages the part's objects; its refs do \
+        not move (fetch to see the commit).
         """)
 
     @Argument(help: "Safetensors files, or one .index.json.") var files: [String]
@@ -30,11 +36,14 @@ extension Ckstore {
     @Option(name: [.customShort("m"), .long], help: "Commit message.") var message: String?
     @Option(help: "Save part I of N of a sharded checkpoint (0-based), e.g. 2/4; needs --step.")
     var part: PartOption?
+    @Option(help: "With --part: commit the sharded checkpoint on this remote.")
+    var remote: String?
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
       if part != nil && step == nil { throw ValidationError("--part needs --step") }
+      if remote != nil && part == nil { throw ValidationError("--remote needs --part") }
     }
 
     func run() throws {

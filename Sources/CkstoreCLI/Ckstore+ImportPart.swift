@@ -1,4 +1,5 @@
 import ArgumentParser
+import CKRemote
 import CKStore
 import Foundation
 
@@ -58,21 +59,30 @@ extension Ckstore.Import {
     store: Store, branch: String, step: Int64
   ) throws {
     let (slices, metadata) = try SliceMetadata.split(recorded.rest, file: files[0])
-    let outcome = try store.commitPart(
-      sources, slices: slices, part: part.index, of: part.count, branch: branch, step: step,
-      message: message ?? recorded.message ?? "import step \(step), \(part.count) parts",
-      metrics: recorded.metrics, metadata: metadata)
+    let text = message ?? recorded.message ?? "import step \(step), \(part.count) parts"
+    let outcome =
+      try remote.map {
+        try RemotePart.save(
+          store, to: try store.connect($0), tensors: sources, slices: slices, part: part.index,
+          of: part.count, branch: branch, step: step, message: text, metrics: recorded.metrics,
+          metadata: metadata)
+      }
+      ?? store.commitPart(
+        sources, slices: slices, part: part.index, of: part.count, branch: branch, step: step,
+        message: text, metrics: recorded.metrics, metadata: metadata)
+    let place = remote.map { "\($0)/\(branch)" } ?? branch
     switch outcome {
     case .committed(let commit):
       if output.json {
+        // On a remote the commit is the remote's (its ref: REMOTE/BRANCH), not a local one.
         try printJSON(
           PartJSON(
             branch: branch, step: step, part: part.index, parts: part.count,
             recordedParts: part.count, pending: false,
-            commit: CommitJSON(commit, in: store, refs: try store.decorations())))
+            commit: CommitJSON(commit, pruned: false, refs: [place])))
       } else {
         print(
-          "[\(branch) \(commit.id.short)] step \(step): part \(part.index)/\(part.count) saved; "
+          "[\(place) \(commit.id.short)] step \(step): part \(part.index)/\(part.count) saved; "
             + "sharded commit of \(part.count) parts, \(Format.bytes(commit.logicalBytes))")
       }
     case .pending(let recordedParts, let parts):
@@ -83,7 +93,7 @@ extension Ckstore.Import {
             recordedParts: recordedParts, pending: true, commit: nil))
       } else {
         print(
-          "[\(branch)] step \(step): part \(part.index)/\(parts) saved; \(recordedParts) of "
+          "[\(place)] step \(step): part \(part.index)/\(parts) saved; \(recordedParts) of "
             + "\(parts) parts saved, the commit waits for the others")
       }
     }
