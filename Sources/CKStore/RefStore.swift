@@ -119,20 +119,8 @@ final class RefStore: @unchecked Sendable {
     let folder = FileIO.parentFolder(path)
     if expected == nil { try checkNoNestedRef(ref) }
     try FileIO.makeDirectories(folder)
-    let lockPath = path + ".lock"
-    guard let lock = try RefLock.acquire(lockPath) else {
-      throw StoreError(
-        .locked,
-        "ref \(ref) is locked by another writer (\(lockPath), held by a live process)")
-    }
+    let lock = try lockNaming(ref, expected, else: "another writer committed first")
     defer { lock.release() }
-    let current = try read(ref)
-    guard current == expected else {
-      throw StoreError(
-        .refConflict,
-        "ref \(ref) moved to \(current?.short ?? "nothing") while expecting "
-          + "\(expected?.short ?? "nothing"); another writer committed first")
-    }
     try FileIO.writeAtomically(
       Array((new.hex + "\n").utf8), to: path, tempPath: try scratch.newTempPath())
     if let alongside, expected == nil {
@@ -147,8 +135,35 @@ final class RefStore: @unchecked Sendable {
       try FileIO.syncDirectory(folder)
     }
     landed(ref, new, "its reflog line is missing") {
-      try appendLog(ref, old: current, new: new, message: message)
+      try appendLog(ref, old: expected, new: new, message: message)
     }
+  }
+
+  /// Takes `ref`'s lock and checks, holding it, that the ref still names `expected` (nil: that
+  /// it does not exist). Throws `locked` if a live writer holds the lock, `refConflict` — ending
+  /// with `outcome` — if the ref moved.
+  private func lockNaming(_ ref: String, _ expected: ObjectID?, else outcome: String) throws
+    -> RefLock
+  {
+    let lockPath = root + "/" + ref + ".lock"
+    guard let lock = try RefLock.acquire(lockPath) else {
+      throw StoreError(
+        .locked,
+        "ref \(ref) is locked by another writer (\(lockPath), held by a live process)")
+    }
+    let current: ObjectID?
+    do { current = try read(ref) } catch {
+      lock.release()
+      throw error
+    }
+    guard current == expected else {
+      lock.release()
+      throw StoreError(
+        .refConflict,
+        "ref \(ref) moved to \(current?.short ?? "nothing") while expecting "
+          + "\(expected?.short ?? "nothing"); \(outcome)")
+    }
+    return lock
   }
 
   /// Runs a best-effort step after `ref` moved to `new`; a failure becomes a warning that says
@@ -198,20 +213,8 @@ final class RefStore: @unchecked Sendable {
   /// failures after it are warnings.
   func delete(_ ref: String, expected: ObjectID) throws {
     let path = root + "/" + ref
-    let lockPath = path + ".lock"
-    guard let lock = try RefLock.acquire(lockPath) else {
-      throw StoreError(
-        .locked,
-        "ref \(ref) is locked by another writer (\(lockPath), held by a live process)")
-    }
+    let lock = try lockNaming(ref, expected, else: "not deleted")
     defer { lock.release() }
-    let current = try read(ref)
-    guard current == expected else {
-      throw StoreError(
-        .refConflict,
-        "ref \(ref) moved to \(current?.short ?? "nothing") while expecting \(expected.short); "
-          + "not deleted")
-    }
     try FileIO.remove(path)
     let folder = FileIO.parentFolder(path)
     do {

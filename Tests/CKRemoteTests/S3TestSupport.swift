@@ -25,14 +25,6 @@ enum S3Test {
 
   /// `count` deterministic pseudo-random bytes.
   static func bytes(_ count: Int, seed: UInt64 = 1) -> Data {
-    var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-    var out = [UInt8](repeating: 0, count: count)
-    for i in 0..<count {
-      state ^= state << 13
-      state ^= state >> 7
-      state ^= state << 17
-      out[i] = UInt8(truncatingIfNeeded: state)
-    }
-    return Data(out)
+    Data(RemoteTest.bytes(count, seed: seed))
   }
 }
