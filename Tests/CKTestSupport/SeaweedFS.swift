@@ -142,8 +142,12 @@ public final class SeaweedFS: @unchecked Sendable {
     process.executableURL = old.executableURL
     process.arguments = old.arguments
     process.currentDirectoryURL = old.currentDirectoryURL
-    process.standardOutput = old.standardOutput
-    process.standardError = old.standardError
+    // Process closes the log handle it was given once the child runs, so the log is reopened
+    // (appending) rather than the old handle reused (EBADF).
+    let handle = try FileHandle(forWritingTo: directory.appendingPathComponent("\(name).log"))
+    handle.seekToEndOfFile()
+    process.standardOutput = handle
+    process.standardError = handle
     process.standardInput = FileHandle.nullDevice
     try process.run()
     lock.withLock { launched[index].process = process }
