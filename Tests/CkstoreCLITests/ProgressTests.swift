@@ -63,8 +63,10 @@ import Testing
 
   @Test func trainingRedrawsCleanlyOnATerminal() throws {
     let dir = try Sandbox(initStore: false)
+    // Long enough (about 2 s on a quiet machine) for the rate and ETA to appear: the bar shows
+    // them only after 0.25 s, and 1500 steps finished sooner than that.
     let r = try Self.underPTY([
-      "train", "--steps", "1500", "--save-every", "500", "--store", dir.store,
+      "train", "--steps", "30000", "--save-every", "10000", "--store", dir.store,
     ])
     #expect(r.status == 0, "\(r.bytes)")
     let raw = r.bytes
@@ -74,7 +76,7 @@ import Testing
     #expect(raw.contains("steps/s") && raw.contains("ETA "))
     let (shown, frames) = Self.screen(raw)
     let bar = try Regex(
-      #"^step \d+/1500 \[[#-]{30}\] loss \d+\.\d{4}(  \d+ steps/s(  ETA \d+(s|m\d\ds))?)?$"#)
+      #"^step \d+/30000 \[[#-]{30}\] loss \d+\.\d{4}(  \d+ steps/s(  ETA \d+(s|m\d\ds))?)?$"#)
     // Every frame the terminal showed is one whole bar (or the cleared line): no characters
     // left over from a longer earlier line.
     let bars = frames.filter { !$0.isEmpty }
@@ -86,7 +88,7 @@ import Testing
     let saved = shown.filter { $0.hasPrefix("saved step-") }
     #expect(saved.count == 3, "\(shown)")
     #expect(!shown.contains { $0.contains("saved") && !$0.hasPrefix("saved") })
-    #expect(shown.last == "done: main is at step 1500")
+    #expect(shown.last == "done: main is at step 30000")
   }
 
   @Test func importShowsBytesAndRateOnATerminal() throws {
