@@ -80,8 +80,10 @@ final class RemoteShardedTests: XCTestCase {
     // Each rank's messages go to a file next to its store, for a failing round's report.
     let log = args[args.count - 1] + ".err"
     FileManager.default.createFile(atPath: log, contents: nil)
-    p.standardError = FileHandle(forWritingAtPath: log)
+    let handle = try XCTUnwrap(FileHandle(forWritingAtPath: log))
+    p.standardError = handle
     try p.run()
+    try handle.close()  // the child has its own copy
     return p
   }
 
