@@ -26,7 +26,10 @@ public struct TensorRegion: Equatable, Hashable, Sendable, CustomStringConvertib
 
   /// `[a..<b, c..<d]`, as error messages and `show` print it.
   public var description: String {
-    "[" + zip(offset, extent).map { "\($0)..<\($0 + $1)" }.joined(separator: ", ") + "]"
+    // A region decoded from a damaged tree may not add up: print it, never trap on it.
+    "["
+      + zip(offset, extent).map { o, e in "\(o)..<\(o.addingReportingOverflow(e).partialValue)" }
+      .joined(separator: ", ") + "]"
   }
 
   /// Whether the region lies inside a tensor of `shape` (same rank, no negative extent).

@@ -101,7 +101,11 @@ struct Tree: Equatable {
       }
     }
     guard r.isAtEnd else { throw corrupt("trailing bytes") }
-    return Tree(entries: entries)
+    let tree = Tree(entries: entries)
+    // Trees are canonical (one encoding per content, or ids would not dedupe): bytes whose
+    // fields decode but would be written otherwise are damaged (found by fuzzing sliced entries).
+    guard tree.encoded() == bytes else { throw corrupt("not in canonical form") }
+    return tree
   }
 }
 
