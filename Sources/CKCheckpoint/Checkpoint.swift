@@ -153,6 +153,27 @@ public final class Checkpoint {
     try sources(includingModels: true).map(TensorData.init(copying:))
   }
 
+  /// The name and shape of every tensor a restore may load into the tracked objects: what
+  /// `tensors()` holds now, plus, for an optimizer tracked with its model, the state of every
+  /// parameter (created lazily, so a fresh optimizer holds none yet) and its counters.
+  func restorableShapes() throws -> [String: [Int]] {
+    var out = Dictionary(
+      try sources(includingModels: true).map { ($0.name, $0.shape) },
+      uniquingKeysWith: { a, _ in a })
+    for (name, object) in tracked {
+      guard case .optimizer(let optimizer, let model?) = object else { continue }
+      for (p, parameter) in model.namedParameters() {
+        for slot in optimizer.stateSlots.tensors where out[name + "/" + p + "/" + slot] == nil {
+          out[name + "/" + p + "/" + slot] = parameter.shape
+        }
+        for counter in optimizer.stateSlots.counters {
+          out[name + "/" + p + "/" + counter] = []
+        }
+      }
+    }
+    return out
+  }
+
   private func sources(includingModels: Bool) throws -> [TensorSource] {
     var out: [TensorData] = [try TensorBridge.data("checkpoint/step", int64: [step], shape: [])]
     var shared: [TensorSource] = []

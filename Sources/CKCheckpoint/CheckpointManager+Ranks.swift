@@ -57,6 +57,8 @@ public final class RankCheckpointManager {
   /// multiple of `saveInterval`, or `force`); nil when it skips. `.pending` means this part is
   /// durable and the commit waits for other ranks; `.committed` that this call completed the set
   /// (or found the step already committed). Metrics, message and metadata count from rank 0.
+  /// A placement of a tensor the checkpoint does not hold yet (optimizer state before the
+  /// optimizer's first update) is left out of this part.
   @discardableResult
   public func save(
     metrics: [String: Double] = [:], message: String = "", metadata: [String: String] = [:],
@@ -65,8 +67,10 @@ public final class RankCheckpointManager {
     let step = checkpoint.step
     guard force || (step % saveInterval == 0 && lastSavedStep != step) else { return nil }
     let tensors = try checkpoint.tensors()
+    let held = Set(tensors.map(\.name))
     let outcome = try store.commitPart(
-      tensors.map(TensorSource.init), slices: slices, part: rank, of: worldSize, branch: branch,
+      tensors.map(TensorSource.init), slices: slices.filter { held.contains($0.key) }, part: rank,
+      of: worldSize, branch: branch,
       step: step, message: message, metrics: metrics, metadata: metadata)
     lastSavedStep = step
     return outcome
@@ -88,21 +92,21 @@ public final class RankCheckpointManager {
 
   /// Restores this rank's share of `commit`: each tracked tensor read whole, or, if `slices`
   /// places it, only its region of the stored tensor (decoding only the chunks that overlap it).
+  /// An optimizer tracked with its model gets its state even if it has made no update yet.
   @discardableResult
   public func restore(_ commit: Commit, options: RestoreOptions = .strict) throws -> RestoreReport {
     var saved: [TensorData] = []
-    for wanted in try checkpoint.tensors() {
+    // Optimizer state is asked for even before the optimizer has created it (a fresh process).
+    for (name, shape) in try checkpoint.restorableShapes().sorted(by: { $0.key < $1.key }) {
       // A name the commit lacks is left out: strict restore reports it with every other mismatch.
-      guard let info = try? store.tensorInfo(named: wanted.name, in: commit) else { continue }
-      if let placement = slices[wanted.name] {
-        let region = TensorRegion(offset: placement.offset, extent: wanted.shape)
+      guard let info = try? store.tensorInfo(named: name, in: commit) else { continue }
+      if let placement = slices[name] {
+        let region = TensorRegion(offset: placement.offset, extent: shape)
         let (bytes, _) = try store.read(info, region: region)
-        saved.append(
-          try TensorData(name: wanted.name, dtype: info.dtype, shape: wanted.shape, bytes: bytes))
+        saved.append(try TensorData(name: name, dtype: info.dtype, shape: shape, bytes: bytes))
       } else {
         saved.append(
-          try TensorData(
-            name: wanted.name, dtype: info.dtype, shape: info.shape, bytes: store.read(info)))
+          try TensorData(name: name, dtype: info.dtype, shape: info.shape, bytes: store.read(info)))
       }
     }
     return try checkpoint.restore(from: saved, options: options)

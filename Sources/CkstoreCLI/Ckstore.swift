@@ -25,6 +25,7 @@ struct Ckstore: ParsableCommand {
       Init.self, Import.self, Export.self, Log.self, Show.self, Diff.self, GC.self, Fsck.self,
       Tag.self, Branch.self, Switch.self, Reflog.self, Status.self, Stats.self, Train.self,
       Report.self, Metrics.self, Remote.self, Push.self, Fetch.self, Pull.self, Clone.self,
+      TrainRank.self,
     ])
 
   /// The one error path of every command: the library's typed errors become

@@ -73,6 +73,67 @@ import Testing
     #expect(whole.weight.value.scalars == global && whole.bias!.value.scalars == bias)
   }
 
+  /// Rank `r` of `ranks` owning rows of a [12, 3] weight as a parameter set, with Adam.
+  static func adamRank(_ r: Int, of ranks: Int, store: Store) throws -> (
+    RankCheckpointManager, ParameterSet, Adam
+  ) {
+    let rows = (r * 12 / ranks)..<((r + 1) * 12 / ranks)
+    let shard = ParameterSet(["w": Parameter(Tensor(shape: [rows.count, 3]))])
+    let adam = Adam(learningRate: .constant(0.01))
+    let checkpoint = Checkpoint()
+    try checkpoint.track(shard, as: "model")
+    try checkpoint.track(adam, as: "opt", updating: shard)
+    let place = SlicePlacement(globalShape: [12, 3], offset: [rows.lowerBound, 0])
+    let manager = try RankCheckpointManager(
+      checkpoint, store: store, rank: r, worldSize: ranks,
+      slices: ["model/w": place, "opt/w/adam.m": place, "opt/w/adam.v": place])
+    return (manager, shard, adam)
+  }
+
+  /// Gradient rows `rows` of a fixed [12, 3] gradient for update `t`.
+  static func gradient(_ t: Int, rows: Range<Int>) throws -> Tensor {
+    let scale = Float(t % 3 + 1) / 7
+    var values: [Float] = []
+    for i in rows {
+      for c in 0..<3 { values.append(Float(i * 3 + c + 1) * scale) }
+    }
+    return try Tensor(shape: [rows.count, 3], scalars: values)
+  }
+
+  /// A fresh optimizer has no state until its first update; restoring into one must still load
+  /// the saved moments and counters, or a resumed run silently restarts Adam.
+  @Test func freshOptimizersRestoreTheirStateUnderAnotherLayout() throws {
+    let dir = try TempDir()
+    let store = try dir.store()
+    for r in 0..<4 {
+      let (manager, shard, adam) = try Self.adamRank(r, of: 4, store: store)
+      let rows = (r * 3)..<(r * 3 + 3)
+      for t in 0..<3 {
+        try adam.update(shard, gradients: ["w": try Self.gradient(t, rows: rows)])
+      }
+      manager.checkpoint.step = 3
+      try manager.save()
+    }
+    // The reference: one process, the whole weight, three updates and a fourth.
+    let whole = ParameterSet(["w": Parameter(Tensor(shape: [12, 3]))])
+    let reference = Adam(learningRate: .constant(0.01))
+    for t in 0..<4 {
+      try reference.update(whole, gradients: ["w": try Self.gradient(t, rows: 0..<12)])
+    }
+    for ranks in [1, 3] {
+      for r in 0..<ranks {
+        let (manager, shard, adam) = try Self.adamRank(r, of: ranks, store: store)
+        let report = try #require(try manager.restoreOrInitialize())
+        #expect(report.step == 3 && adam.step == 3, "rank \(r) of \(ranks)")
+        let rows = (r * 12 / ranks)..<((r + 1) * 12 / ranks)
+        try adam.update(shard, gradients: ["w": try Self.gradient(3, rows: rows)])
+        let expected = Array(
+          whole.byName["w"]!.value.scalars[(rows.lowerBound * 3)..<(rows.upperBound * 3)])
+        #expect(shard.byName["w"]!.value.scalars == expected, "rank \(r) of \(ranks)")
+      }
+    }
+  }
+
   @Test func aRankOutOfRangeIsRefused() throws {
     let dir = try TempDir()
     let (checkpoint, _, _) = try Self.rank(0, of: 4, seed: 1)

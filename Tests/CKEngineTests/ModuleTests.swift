@@ -109,6 +109,23 @@ extension EngineTests {
       }
     }
 
+    /// A parameter set names its parameters by their keys, as the model they were cut from does,
+    /// by both walks; nested in another module it takes the property's prefix.
+    @Test func aParameterSetKeepsTheNamesOfItsModel() throws {
+      let g = RandomGenerator(seed: 3)
+      let model = Sequential([Dense(inputSize: 2, outputSize: 3, generator: g), LayerNorm(size: 3)])
+      let set = ParameterSet(
+        Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.name, $0.parameter) }))
+      #expect(set.namedParameters().map(\.name) == model.namedParameters().map(\.name))
+      #expect(set.namedParametersByReflection().map(\.name) == model.namedParameters().map(\.name))
+      #expect(zip(set.parameters(), model.parameters()).allSatisfy { $0 === $1 })
+      final class Holder: Module {
+        let shard: ParameterSet
+        init(_ shard: ParameterSet) { self.shard = shard }
+      }
+      #expect(Holder(set).namedParameters().first?.name == "shard.layers.0.bias")
+    }
+
     @Test func versionCountsEveryMutation() throws {
       let d = Dense(inputSize: 2, outputSize: 1, generator: RandomGenerator(seed: 1))
       #expect(d.weight.version == 0)

@@ -84,6 +84,12 @@ func _collectParameters(
     found.append((prefix, p))
     return
   }
+  if let set = value as? ParameterSet {
+    for (key, parameter) in set.byName {
+      found.append((prefix.isEmpty ? key : prefix + "." + key, parameter))
+    }
+    return
+  }
   if !reflectionOnly, let listing = value as? _ListsChildren {
     for (label, child) in listing._children {
       _collectParameters(

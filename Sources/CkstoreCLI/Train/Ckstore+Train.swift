@@ -44,6 +44,12 @@ extension Ckstore {
     @Option(help: "Examples per batch.") var batchSize = 32
     @Option(help: "Adam learning rate.") var lr: Float = 1e-3
     @Option(help: "The branch to commit to.") var branch = "main"
+    @Option(
+      help: """
+        Run N rank worker processes that own the parameters' rows and Adam state and save \
+        each checkpoint as one sharded commit (this process computes the gradients).
+        """)
+    var ranks: Int?
     @OptionGroup var remoteTraining: RemoteTrainingOptions
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var output: OutputOptions
@@ -60,6 +66,12 @@ extension Ckstore {
       }
       if model == "mlp" && data != "digits" {
         throw ValidationError("the mlp trains on digits: pass --data digits")
+      }
+      if let ranks, !(1...256).contains(ranks) {
+        throw ValidationError("--ranks must be between 1 and 256, not \(ranks)")
+      }
+      if ranks != nil && remoteTraining.push != nil {
+        throw ValidationError("--ranks and --push cannot be combined yet: push after training")
       }
     }
 
@@ -86,38 +98,51 @@ extension Ckstore {
         data == "digits"
         ? try DigitsTask(seed: seed, freezeBase: freezeBase, generator: generator)
         : try TextTask(path: data, freezeBase: freezeBase, generator: generator)
-      let optimizer = Adam(learningRate: .constant(lr))
       let batches = try MinibatchIterator(
         count: task.exampleCount, batchSize: batchSize, seed: seed &+ 1)
-      let checkpoint = Checkpoint()
-      try checkpoint.track(task.model, as: "model")
-      try checkpoint.track(optimizer, as: "optimizer", updating: task.model)
-      try checkpoint.track(generator, as: "rng")
-      try checkpoint.track(batches, as: "data")
-      let manager = try CheckpointManager(
-        checkpoint, store: store, branch: branch, maxToKeep: keepLast, saveInterval: saveEvery,
-        keepBest: keepBest, keepWithin: keepWithin, remote: try remoteTraining.connect(store))
+      let saves: any TrainingSaves
+      if let ranks {
+        saves = try RankTrainingSaves(
+          ranks: ranks, task: task, learningRate: lr, generator: generator, batches: batches,
+          store: store, branch: branch, saveInterval: saveEvery,
+          retention: RetentionPolicy(
+            keepLast: keepLast, branches: [branch], keepBest: keepBest, keepWithin: keepWithin))
+      } else {
+        let remote = try remoteTraining.connect(store)
+        saves = try LocalTrainingSaves(
+          task: task, optimizer: Adam(learningRate: .constant(lr)), generator: generator,
+          batches: batches
+        ) {
+          try CheckpointManager(
+            $0, store: store, branch: branch, maxToKeep: keepLast, saveInterval: saveEvery,
+            keepBest: keepBest, keepWithin: keepWithin, remote: remote)
+        }
+      }
+      let checkpoint = saves.checkpoint
       let metadata = task.signature.merging(
         ["seed": "\(seed)", "batch_size": "\(batchSize)", "lr": "\(lr)"],
         uniquingKeysWith: { a, _ in a })
-      let resumed = try manager.latest()
+      let resumed = try saves.latest()
       if let resumed {
         // Freezing the base changes which parameters train, not what is saved: a frozen-base
         // fine-tune may go on from a full checkpoint (and back).
         for (key, value) in metadata
-        where key != "freeze_base" && resumed.commit.metadata[key].map({ $0 != value }) ?? false {
+        where key != "freeze_base" && resumed.metadata[key].map({ $0 != value }) ?? false {
           throw StoreError(
             .invalidArgument,
-            "branch '\(branch)' was trained with \(key)=\(resumed.commit.metadata[key]!), not "
+            "branch '\(branch)' was trained with \(key)=\(resumed.metadata[key]!), not "
               + "\(value); use another --branch or the same settings")
         }
-        try manager.restoreOrInitialize()
-        say("resuming \(branch) from step \(checkpoint.step) (\(resumed.commit.id.short))")
+      }
+      try saves.begin(from: resumed)
+      if let resumed {
+        say("resuming \(branch) from step \(checkpoint.step) (\(resumed.id.short))")
       }
       let parameterCount = task.model.parameterCount
       say(
         "training \(metadata["model"]!) (\(parameterCount) parameters) on \(metadata["data"]!) "
-          + "until step \(steps), saving every \(saveEvery), keeping \(keepLast)")
+          + "until step \(steps), saving every \(saveEvery), keeping \(keepLast)"
+          + (ranks.map { ", in \($0) rank processes" } ?? ""))
 
       let stop = StopSignal()
       let progress = TrainingProgress(total: steps, say: say)
@@ -127,10 +152,10 @@ extension Ckstore {
       func save(_ message: String? = nil, force: Bool = false) throws {
         var metrics = task.evaluate()
         if lossCount > 0 { metrics["loss"] = lossSum / Double(lossCount) }
-        metrics["lr"] = Double(optimizer.learningRate)
+        metrics["lr"] = Double(saves.learningRate)
         guard
-          let saved = try manager.save(
-            metrics: metrics, message: message, metadata: metadata, force: force)
+          let saved = try saves.save(
+            SaveRequest(metrics: metrics, message: message, metadata: metadata, force: force))
         else { return }
         progress.saved(saved, metrics: metrics)
         lossSum = 0
@@ -142,11 +167,11 @@ extension Ckstore {
           stoppedBy = StopSignal.name(sig)
           break
         }
-        let loss = try task.step(batches.next(), optimizer: optimizer)
+        let loss = try saves.step(batches.next())
         checkpoint.step += 1
         lossSum += Double(loss)
         lossCount += 1
-        try manager.log(step: checkpoint.step, metrics: ["loss": Double(loss)])
+        try saves.log(step: checkpoint.step, loss: loss)
         progress.stepped(checkpoint.step, loss: loss)
         if checkpoint.step % saveEvery == 0 { try save() }
       }
@@ -156,16 +181,16 @@ extension Ckstore {
         try save(force: true)
       }
       progress.finish()
-      try manager.finishPushing()
+      try saves.finish()
       say(
         stoppedBy.map { "\($0): saved step \(checkpoint.step) and stopped" }
           ?? "done: \(branch) is at step \(checkpoint.step)")
-      guard output.json, let head = try manager.latest() else { return }
+      guard output.json, let head = try saves.latest() else { return }
       let refs = try store.decorations()
       try printJSON(
         TrainJSON(
-          branch: branch, resumedFrom: resumed.map { CommitJSON($0.commit, in: store, refs: refs) },
-          head: CommitJSON(head.commit, in: store, refs: refs),
+          branch: branch, resumedFrom: resumed.map { CommitJSON($0, in: store, refs: refs) },
+          head: CommitJSON(head, in: store, refs: refs),
           stepsRun: checkpoint.step - startStep, stoppedBy: stoppedBy))
     }
   }

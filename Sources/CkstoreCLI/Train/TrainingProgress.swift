@@ -1,4 +1,4 @@
-import CKCheckpoint
+import CKStore
 import Foundation
 
 /// Training progress. When standard error is a terminal: a bar with loss, steps/s and ETA,
@@ -48,11 +48,11 @@ final class TrainingProgress {
       + (step < total ? "  ETA " + Format.duration(eta) : "")
   }
 
-  func saved(_ checkpoint: SavedCheckpoint, metrics: [String: Double]) {
+  func saved(_ commit: Commit, metrics: [String: Double]) {
     clear()
     say(
-      "saved \(checkpoint.name) \(checkpoint.commit.id.short)  " + Format.metrics(metrics)
-        + "  +\(Format.bytes(checkpoint.commit.addedBytes))")
+      "saved step-\(commit.step) \(commit.id.short)  " + Format.metrics(metrics)
+        + "  +\(Format.bytes(commit.addedBytes))")
     fflush(nil)
   }
 

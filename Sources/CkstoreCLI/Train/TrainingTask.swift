@@ -7,19 +7,28 @@ protocol TrainingTask {
   var model: any Module { get }
   /// Examples (or windows) per epoch, for the batch iterator.
   var exampleCount: Int { get }
-  /// One forward + backward + update on the given examples; returns the loss.
-  func step(_ indices: [Int], optimizer: any Optimizer) throws -> Float
+  /// The loss on the given examples (the forward pass, recorded for gradients).
+  func loss(_ indices: [Int]) -> Tensor
   /// Metrics for a save (accuracy where defined).
   func evaluate() -> [String: Double]
   /// Describes the run for commit metadata; a resumed run must match it.
   var signature: [String: String] { get }
 }
 
-/// One forward + backward + optimizer update of `model` on the loss `body` computes; the loss.
-func update(_ model: any Module, _ optimizer: any Optimizer, _ body: () -> Tensor) throws -> Float {
-  let (loss, gradients) = valueWithGradients(for: model, body)
-  try optimizer.update(model, gradients: gradients)
-  return loss.item
+extension TrainingTask {
+  /// One forward + backward on the given examples: the loss and the gradient of every trainable
+  /// parameter, by name.
+  func gradients(_ indices: [Int]) -> (loss: Float, gradients: [String: Tensor]) {
+    let (loss, gradients) = valueWithGradients(for: model) { self.loss(indices) }
+    return (loss.item, gradients)
+  }
+
+  /// One forward + backward + update on the given examples; returns the loss.
+  func step(_ indices: [Int], optimizer: any Optimizer) throws -> Float {
+    let (loss, gradients) = gradients(indices)
+    try optimizer.update(model, gradients: gradients)
+    return loss
+  }
 }
 
 /// Dense(64, relu) → Dense(10) on the digits set, the model of TF2's checkpoint guide.
@@ -41,9 +50,9 @@ final class DigitsTask: TrainingTask {
   var model: any Module { network }
   var exampleCount: Int { train.count }
 
-  func step(_ indices: [Int], optimizer: any Optimizer) throws -> Float {
+  func loss(_ indices: [Int]) -> Tensor {
     let (x, y) = train.batch(indices)
-    return try update(network, optimizer) { softmaxCrossEntropy(logits: network(x), labels: y) }
+    return softmaxCrossEntropy(logits: network(x), labels: y)
   }
 
   func evaluate() -> [String: Double] {
@@ -81,9 +90,9 @@ final class TextTask: TrainingTask {
   var model: any Module { network }
   var exampleCount: Int { data.windowCount }
 
-  func step(_ indices: [Int], optimizer: any Optimizer) throws -> Float {
+  func loss(_ indices: [Int]) -> Tensor {
     let (x, y) = data.batch(indices)
-    return try update(network, optimizer) { softmaxCrossEntropy(logits: network(x), labels: y) }
+    return softmaxCrossEntropy(logits: network(x), labels: y)
   }
 
   func evaluate() -> [String: Double] {

@@ -1,0 +1,219 @@
+import CKStore
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// `ckstore train --ranks N` (issue 10, point 4): N worker processes own the rows of every
+/// parameter and its Adam state and save each checkpoint as one sharded commit. What is checked:
+/// the result is bit-identical to one process training alone, under any sequence of layouts
+/// (resharding on resume, plain runs in between); a rank killed mid-save leaves no commit and a
+/// re-run completes the run, still bit-identical; killing the coordinator stops its workers.
+/// Serialized: each test runs several processes, and the machine has two cores.
+@Suite(.serialized) struct TrainRanksTests {
+  static let args = ["train", "--seed", "5", "--keep-last", "100"]
+
+  /// Tensors of a revision without the store's own series (`ckstore/metrics/…`), which only a
+  /// one-process run records.
+  func state(_ store: Store, _ revision: String = "main") throws -> [String: TensorData] {
+    try snapshot(store, revision).filter { !$0.key.hasPrefix("ckstore/") }
+  }
+
+  @Test func shardedTrainingIsBitIdenticalToOneProcessUnderEveryLayout() throws {
+    let dir = try TempDir()
+    try CLI.ok(Self.args + ["--steps", "400", "--save-every", "50", "--store", dir.path("one")])
+    // 4 ranks, then 3, then one process, then 12 (more ranks than the 10 rows of the last bias,
+    // so some ranks own none of it), each run resuming the previous one's last checkpoint.
+    let legs: [(steps: Int, ranks: Int?)] = [(150, 4), (250, 3), (300, nil), (400, 12)]
+    for (steps, ranks) in legs {
+      let out = try CLI.ok(
+        Self.args + ["--steps", "\(steps)", "--save-every", "50", "--store", dir.path("sharded")]
+          + (ranks.map { ["--ranks", "\($0)"] } ?? [])
+      ).stdout
+      if let ranks { #expect(out.contains("in \(ranks) rank processes"), "\(out)") }
+    }
+    let one = try Store.open(at: dir.path("one"))
+    let sharded = try Store.open(at: dir.path("sharded"))
+    let history = try sharded.history(from: try sharded.resolve("main").id)
+    #expect(history.map(\.step) == Array(stride(from: 400, through: 50, by: -50)))
+    for commit in history {
+      let parts = commit.metadata[ShardedMetadataKeys.parts]
+      let expected: String? =
+        switch commit.step {
+        case ...150: "4"
+        case ...250: "3"
+        case ...300: nil
+        default: "12"
+        }
+      #expect(parts == expected, "step \(commit.step)")
+      #expect(
+        differences(try state(one, "main:step-\(commit.step)"), try state(sharded, commit.id.hex))
+          == [], "step \(commit.step)")
+    }
+    // A 4-rank commit holds each weight as 4 row slices; the restored run moved on from it.
+    let early = try sharded.resolve("main:step-150")
+    let weight = try sharded.tensorInfo(named: "model/layers.0.weight", in: early)
+    #expect(weight.slices.map(\.region.offset) == [[0, 0], [16, 0], [32, 0], [48, 0]])
+    #expect(differences(try state(sharded, "main:step-150"), try state(sharded)).count > 4)
+    let show = try CLI.ok(["show", "main", "--store", dir.path("sharded")]).stdout
+    #expect(show.contains("ckstore.parts=12"), "\(show)")
+    let fsck = try CLI.ok(["fsck", "--store", dir.path("sharded")]).stdout
+    #expect(fsck.contains("OK"), "\(fsck)")
+  }
+
+  /// The child processes of `pid` (the rank workers of a coordinator).
+  static func children(of pid: Int32) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { Int32($0) }.filter { child in
+      guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+      else { return false }
+      // After "pid (comm)" come the state and the parent's pid.
+      let fields = stat[stat.index(after: close)...].split(separator: " ")
+      return fields.count > 1 && Int32(fields[1]) == pid
+    }.sorted()
+  }
+
+  /// Whether process `pid` has exited (a zombie nobody has reaped yet counts: a worker whose
+  /// coordinator died is reparented, and the container's init may not reap it).
+  static func exited(_ pid: Int32) -> Bool {
+    guard kill(pid, 0) == 0 else { return true }
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+      let close = stat.lastIndex(of: ")")
+    else { return true }
+    return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
+  }
+
+  /// Waits up to `seconds` for `condition`, polling every millisecond.
+  static func wait(_ seconds: Double, until condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while !condition() {
+      if Date() > deadline { return false }
+      usleep(1_000)
+    }
+    return true
+  }
+
+  /// Acceptance: a rank SIGKILLed while the ranks are saving (some parts recorded, its own not)
+  /// never yields a commit; the coordinator fails naming the rank and its other workers exit;
+  /// fsck stays clean; re-running completes the checkpoint from the surviving parts. Every commit
+  /// made along the way, and the end, equal a one-process run's.
+  @Test func aRankKilledMidSaveLeavesNoCommitAndARerunCompletesIt() throws {
+    let dir = try TempDir()
+    let args = Self.args + ["--steps", "1000", "--save-every", "10", "--ranks", "4"]
+    try CLI.ok(Self.args + ["--steps", "1000", "--save-every", "10", "--store", dir.path("one")])
+    let one = try Store.open(at: dir.path("one"))
+    let path = dir.path("sharded")
+    try CLI.ok(["init", path])
+    var rng = SystemRandomNumberGenerator()
+    var (midSave, other) = (0, 0)
+    for round in 0..<6 {
+      let process = try CLI.start(
+        args + ["--store", path], output: URL(fileURLWithPath: dir.path("round\(round)")))
+      var workers: [Int32] = []
+      #expect(
+        Self.wait(20) {
+          workers = Self.children(of: process.processIdentifier); return workers.count == 4
+        })
+      let store = try Store.open(at: path)
+      let before = try store.head(of: "main").map { try store.commit($0).step } ?? 0
+      // Wait for a save of a later step to be under way: some rank's record is there.
+      var saving: (step: Int64, recorded: Set<Int>)?
+      _ = Self.wait(20) {
+        let steps =
+          (try? FileManager.default.contentsOfDirectory(atPath: path + "/parts/main")) ?? []
+        for s in steps.compactMap(Int64.init) where s > before {
+          let records =
+            (try? FileManager.default.contentsOfDirectory(atPath: path + "/parts/main/\(s)")) ?? []
+          let ranks = Set(records.compactMap { Int($0.split(separator: "-").first ?? "") })
+          if !ranks.isEmpty && ranks.count < 4 { saving = (s, ranks) }
+        }
+        return saving != nil || !process.isRunning
+      }
+      let candidates = (0..<4).filter { !(saving?.recorded.contains($0) ?? false) }
+      let victim = candidates.randomElement(using: &rng)!
+      kill(workers[victim], SIGKILL)
+      process.waitUntilExit()
+      let stderr =
+        (try? String(contentsOfFile: dir.path("round\(round)") + ".err", encoding: .utf8)) ?? ""
+      #expect(process.terminationStatus == 2, "round \(round): \(stderr)")
+      #expect(
+        stderr.contains("rank \(victim) of 4 (pid \(workers[victim])) was killed by signal 9"),
+        "round \(round): \(stderr)")
+      #expect(
+        Self.wait(10) { workers.allSatisfy(Self.exited) },
+        "round \(round): a worker outlived its coordinator")
+      let head = try store.head(of: "main").map { try store.commit($0) }
+      if let saving {
+        let victimRecorded = FileManager.default.fileExists(
+          atPath: path + "/parts/main/\(saving.step)/\(victim)-of-4")
+        if !victimRecorded {
+          #expect(
+            (head?.step ?? 0) < saving.step,
+            "round \(round): step \(saving.step) committed without rank \(victim)")
+          midSave += 1
+        } else {
+          other += 1
+        }
+      } else {
+        other += 1
+      }
+      if let head {
+        #expect(head.metadata[ShardedMetadataKeys.parts] == "4")
+        #expect(
+          differences(try state(one, "main:step-\(head.step)"), try state(store)) == [],
+          "round \(round)")
+      }
+      let fsck = try CLI.ok(["fsck", "--store", path]).stdout
+      #expect(fsck.contains("OK"), "round \(round): \(fsck)")
+    }
+    let rerun = try CLI.ok(args + ["--store", path]).stdout
+    #expect(rerun.contains("done: main is at step 1000"), "\(rerun)")
+    let sharded = try Store.open(at: path)
+    for commit in try sharded.history(from: try sharded.resolve("main").id) {
+      #expect(
+        differences(try state(one, "main:step-\(commit.step)"), try state(sharded, commit.id.hex))
+          == [], "step \(commit.step)")
+    }
+    #expect(try CLI.ok(["fsck", "--store", path]).stdout.contains("OK"))
+    print(
+      "[train --ranks sigkill] 6 rounds: \(midSave) killed a rank mid-save (parts recorded, its own not), \(other) elsewhere"
+    )
+  }
+
+  /// A coordinator killed with SIGKILL takes its workers with it (their input closes), leaving
+  /// only complete commits; re-running finishes the run.
+  @Test func killingTheCoordinatorStopsItsWorkers() throws {
+    let dir = try TempDir()
+    let path = dir.path("s")
+    try CLI.ok(["init", path])
+    let args =
+      Self.args + ["--steps", "3000", "--save-every", "50", "--ranks", "3", "--store", path]
+    let process = try CLI.start(args, output: URL(fileURLWithPath: dir.path("run")))
+    var workers: [Int32] = []
+    #expect(
+      Self.wait(20) {
+        workers = Self.children(of: process.processIdentifier); return workers.count == 3
+      })
+    #expect(Self.wait(30) { FileManager.default.fileExists(atPath: path + "/refs/heads/main") })
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    #expect(
+      Self.wait(10) { workers.allSatisfy(Self.exited) }, "a worker outlived its coordinator"
+    )
+    #expect(try CLI.ok(["fsck", "--store", path]).stdout.contains("OK"))
+    try CLI.ok(args)
+    #expect(try Store.open(at: path).resolve("main").step == 3000)
+  }
+
+  @Test func badRankCountsAndPushAreRefused() throws {
+    let dir = try TempDir()
+    for bad in [["--ranks", "0"], ["--ranks", "257"], ["--ranks", "2", "--push", "s3://b/p"]] {
+      let r = try CLI.run(["train", "--store", dir.path("s")] + bad)
+      #expect(r.status == 64, "\(bad): \(r.stderr)")
+      #expect(r.stderr.contains("--ranks"), "\(bad): \(r.stderr)")
+    }
+  }
+}
