@@ -32,6 +32,7 @@ public final class RankCheckpointManager {
   /// Save every this many steps; `save` skips in between.
   public let saveInterval: Int64
   private var lastSavedStep: Int64?
+  let metricLog = MetricLog()
 
   /// A manager for rank `rank` of `worldSize`. Throws `CheckpointError.invalidValue` if the rank
   /// is out of range.
@@ -68,12 +69,18 @@ public final class RankCheckpointManager {
     guard force || (step % saveInterval == 0 && lastSavedStep != step) else { return nil }
     let tensors = try checkpoint.tensors()
     let held = Set(tensors.map(\.name))
-    let outcome = try store.commitPart(
-      tensors.map(TensorSource.init), slices: slices.filter { held.contains($0.key) }, part: rank,
-      of: worldSize, branch: branch,
-      step: step, message: message, metrics: metrics, metadata: metadata)
-    lastSavedStep = step
-    return outcome
+    let series = metricLog.take()
+    do {
+      let outcome = try store.commitPart(
+        tensors.map(TensorSource.init) + series.map { TensorSource(try $0.tensor()) },
+        slices: slices.filter { held.contains($0.key) }, part: rank, of: worldSize,
+        branch: branch, step: step, message: message, metrics: metrics, metadata: metadata)
+      lastSavedStep = step
+      return outcome
+    } catch {
+      metricLog.putBack(series)
+      throw error
+    }
   }
 
   /// The newest checkpoint on the branch, if any (a sharded commit or any other).
@@ -110,5 +117,17 @@ public final class RankCheckpointManager {
       }
     }
     return try checkpoint.restore(from: saved, options: options)
+  }
+}
+
+extension RankCheckpointManager {
+  /// Records metrics at a step between saves, as `CheckpointManager.log` does: this rank's next
+  /// save stores the series in its part (`ckstore/metrics/<name>`), and so in the sharded commit.
+  /// Log on one rank (rank 0, say): a series two parts hold must be equal, as any tensor must.
+  ///
+  /// Throws `StoreError.invalidName` if a metric name cannot be a tensor name segment.
+  public func log(step: Int64, metrics: [String: Double]) throws {
+    for name in metrics.keys { try MetricSeries.validate(metric: name) }
+    metricLog.append(step: step, metrics: metrics)
   }
 }

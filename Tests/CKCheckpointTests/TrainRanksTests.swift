@@ -15,10 +15,9 @@ import Testing
 @Suite(.serialized) struct TrainRanksTests {
   static let args = ["train", "--seed", "5", "--keep-last", "100"]
 
-  /// Tensors of a revision without the store's own series (`ckstore/metrics/…`), which only a
-  /// one-process run records.
+  /// Every tensor of a revision, the per-step loss series (`ckstore/metrics/loss`) included.
   func state(_ store: Store, _ revision: String = "main") throws -> [String: TensorData] {
-    try snapshot(store, revision).filter { !$0.key.hasPrefix("ckstore/") }
+    try snapshot(store, revision)
   }
 
   @Test func shardedTrainingIsBitIdenticalToOneProcessUnderEveryLayout() throws {
@@ -56,6 +55,9 @@ import Testing
     let early = try sharded.resolve("main:step-150")
     let weight = try sharded.tensorInfo(named: "model/layers.0.weight", in: early)
     #expect(weight.slices.map(\.region.offset) == [[0, 0], [16, 0], [32, 0], [48, 0]])
+    // Rank 0 stored the loss of each of the 50 steps since the previous save.
+    let series = try #require(try state(sharded, "main:step-150")["ckstore/metrics/loss"])
+    #expect(series.shape == [50, 2])
     #expect(differences(try state(sharded, "main:step-150"), try state(sharded)).count > 4)
     let show = try CLI.ok(["show", "main", "--store", dir.path("sharded")]).stdout
     #expect(show.contains("ckstore.parts=12"), "\(show)")

@@ -162,6 +162,9 @@ final class RankWorker {
     }
     try replicas.restore(from: saved)
     manager.checkpoint.step = command.step
+    for (step, bits) in zip(command.loggedSteps, command.loggedLosses) {
+      try manager.log(step: step, metrics: ["loss": Double(bitPattern: bits)])
+    }
     let outcome = try manager.save(
       metrics: command.metrics, message: command.message, metadata: command.metadata, force: true)
     var reply = RankReply()

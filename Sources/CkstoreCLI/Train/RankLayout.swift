@@ -107,6 +107,11 @@ struct RankCommand: Codable {
   var metadata: [String: String] = [:]
   /// `save`: tensors the same on every rank (step counter, generator state, data position).
   var replicated: [ReplicatedTensor] = []
+  /// `save`, to rank 0 only: the steps since the previous save and their losses (as float64 bit
+  /// patterns, so a NaN survives JSON), for the `ckstore/metrics/loss` series.
+  var loggedSteps: [Int64] = []
+  /// The losses of `loggedSteps`, as `Double.bitPattern`.
+  var loggedLosses: [UInt64] = []
 }
 
 /// A tensor sent whole in a `save` command; its bytes follow in the payload.

@@ -77,18 +77,23 @@ final class RankWorkers {
 
   /// Every worker saves its part of the checkpoint at `step` (with `replicated`, the tensors
   /// every rank holds alike); returns the commit, once the last part has made it.
+  /// `losses` (step, loss) go to rank 0, which stores them as the `ckstore/metrics/loss` series.
   func save(
     step: Int64, metrics: [String: Double], message: String, metadata: [String: String],
-    replicated: [TensorData]
+    replicated: [TensorData], losses: [(step: Int64, loss: Double)]
   ) throws -> ObjectID {
     doing = "the save of step \(step)"
-    let command = RankCommand(
+    var command = RankCommand(
       kind: .save, step: step, metrics: metrics, message: message, metadata: metadata,
       replicated: replicated.map {
         ReplicatedTensor(name: $0.name, dtype: $0.dtype, shape: $0.shape, byteCount: $0.bytes.count)
       })
     let payload = replicated.flatMap(\.bytes)
-    for rank in 0..<layout.ranks { try send(rank, command, payload: payload) }
+    for rank in 0..<layout.ranks {
+      (command.loggedSteps, command.loggedLosses) =
+        rank == 0 ? (losses.map(\.step), losses.map(\.loss.bitPattern)) : ([], [])
+      try send(rank, command, payload: payload)
+    }
     var committed: ObjectID?
     for rank in 0..<layout.ranks {
       let (reply, _) = try receive(rank)

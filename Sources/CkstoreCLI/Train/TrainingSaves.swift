@@ -91,6 +91,7 @@ final class RankTrainingSaves: TrainingSaves {
   private let task: any TrainingTask
   private let setup: (Int, String?) -> RankSetup
   private var lastSaved: Int64?
+  private var losses: [(step: Int64, loss: Double)] = []
 
   /// Starts `ranks` workers for `task`'s model.
   init(
@@ -146,9 +147,8 @@ final class RankTrainingSaves: TrainingSaves {
     return loss
   }
 
-  /// Per-step series are not stored in sharded commits: the losses reach the commits as the
-  /// mean over each save's steps only.
-  func log(step: Int64, loss: Float) throws {}
+  /// Kept until the next save, which hands them to rank 0 for the `ckstore/metrics/loss` series.
+  func log(step: Int64, loss: Float) throws { losses.append((step, Double(loss))) }
 
   func save(_ request: SaveRequest) throws -> Commit? {
     let step = checkpoint.step
@@ -156,8 +156,9 @@ final class RankTrainingSaves: TrainingSaves {
     let id = try workers.save(
       step: step, metrics: request.metrics,
       message: request.message ?? "checkpoint at step \(step)",
-      metadata: request.metadata, replicated: try checkpoint.tensors())
+      metadata: request.metadata, replicated: try checkpoint.tensors(), losses: losses)
     lastSaved = step
+    losses = []
     let commit = try store.commit(id)
     do {
       if try !store.commitsToPrune(retention).isEmpty { _ = try store.gc(policy: retention) }
