@@ -26,23 +26,26 @@ public struct FsckReport: Equatable, Sendable, Codable {
 }
 
 extension Store {
-  /// Verifies every object reachable from any commit that keeps data: each is read from disk,
-  /// decoded and hashed; each problem names the object and the commits and tensors using it.
+  /// Verifies every object reachable from any commit that keeps data, and from the part records
+  /// of unfinished sharded saves (which a re-run completes from): each is read from disk, decoded
+  /// and hashed; each problem names the object and the commits (or part records) and tensors
+  /// using it. A part record that does not decode is a problem of its own.
   public func fsck(progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> FsckReport {
     var problems: [FsckProblem] = []
-    var users: [ObjectID: (commits: Set<ObjectID>, tensors: Set<String>)] = [:]
+    // A user is a commit's short id, or a part record's path (`parts/main/1200/2-of-4`).
+    var users: [ObjectID: (commits: Set<String>, tensors: Set<String>)] = [:]
     var chunkOrder: [ObjectID] = []
     var treesDone = Set<ObjectID>()
     var commitsChecked = 0
     var objectsChecked = 0
 
-    func use(_ id: ObjectID, _ commit: ObjectID, _ tensor: String?) {
+    func use(_ id: ObjectID, _ commit: String, _ tensor: String?) {
       if users[id] == nil { chunkOrder.append(id) }
       users[id, default: ([], [])].commits.insert(commit)
       if let tensor { users[id]!.tensors.insert(tensor) }
     }
 
-    func checkTree(_ id: ObjectID, prefix: String, commit: ObjectID) {
+    func checkTree(_ id: ObjectID, prefix: String, commit: String) {
       // Trees are read from disk here, never from the cache: fsck must see the bytes.
       let tree: Tree
       do {
@@ -50,7 +53,7 @@ extension Store {
       } catch {
         problems.append(
           FsckProblem(
-            object: id.hex, message: "\(error)", commits: [commit.short],
+            object: id.hex, message: "\(error)", commits: [commit],
             tensors: prefix.isEmpty ? [] : [prefix + "*"]))
         return
       }
@@ -94,7 +97,17 @@ extension Store {
       commitsChecked += 1
       objectsChecked += 1
       for p in c.parents { stack.append((origin, p)) }
-      if !isPruned(id) && !isPartial(id) { checkTree(c.tree, prefix: "", commit: id) }
+      if !isPruned(id) && !isPartial(id) { checkTree(c.tree, prefix: "", commit: id.short) }
+    }
+    for (branch, step) in try partDirectory.steps() {
+      for (key, bytes) in try partDirectory.records(branch: branch, step: step) {
+        do {
+          checkTree(try key.tree(ofRecord: bytes), prefix: "", commit: "parts/" + key.path)
+        } catch {
+          problems.append(
+            FsckProblem(object: "parts/" + key.path, message: "\(error)", commits: [], tensors: []))
+        }
+      }
     }
 
     let chunks = chunkOrder
@@ -114,7 +127,7 @@ extension Store {
       let u = users[id]!
       problems.append(
         FsckProblem(
-          object: id.hex, message: failure, commits: u.commits.map(\.short).sorted(),
+          object: id.hex, message: failure, commits: u.commits.sorted(),
           tensors: u.tensors.sorted()))
     }
     return FsckReport(
