@@ -23,17 +23,11 @@ struct LargeCheckpointBench: ParsableCommand {
   @Option(help: "Repetitions per timed figure (the median is reported).") var repeats = 3
   @Option(help: "More sizes (GiB) at which import and export RSS is measured (repeatable).")
   var rssGib: [Double] = []
-  @Option(help: "Folder for the stores and files (on the disk being measured).")
-  var scratch = ".build/bench-scratch"
-  @Option(help: "The ckstore binary (default: beside this one).") var ckstore: String?
-  @Flag(help: "Print JSON instead of a table.") var json = false
+  @OptionGroup var child: ChildProcessOptions
 
   func run() throws {
-    try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-    let binary =
-      ckstore
-      ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-      .appendingPathComponent("ckstore").path
+    let binary = try child.prepare()
+    let scratch = child.scratch
     var report = BenchReport(machine: BenchReport.machine())
     let run = LargeRun(
       bytes: Int(gib * Double(1 << 30)), repeats: repeats, scratch: scratch, ckstore: binary)
@@ -44,7 +38,7 @@ struct LargeCheckpointBench: ParsableCommand {
       )
       .measureRSS(into: &report)
     }
-    if json { try report.printJSON() } else { report.printTable() }
+    if child.json { try report.printJSON() } else { report.printTable() }
   }
 }
 

@@ -30,14 +30,7 @@ struct RemoteBench: ParsableCommand {
   func run() throws {
     let server = try SeaweedFS()
     defer { server.stop() }
-    let configuration = S3Configuration(
-      endpoint: server.endpoint, region: "us-east-1",
-      credentials: S3Credentials(
-        accessKeyID: SeaweedFS.admin.accessKey, secretAccessKey: SeaweedFS.admin.secretKey))
-    let bucket = S3Bucket(
-      name: "bench", configuration: configuration,
-      options: S3ClientOptions(concurrency: concurrency))
-    try bucket.createBucket()
+    let bucket = try RemoteBench.bucket("bench", on: server, concurrency: concurrency)
     let total = Int(gib * Double(1 << 30))
     let data = RemoteData.random(count: total)
     var report = BenchReport(machine: BenchReport.machine() + " (shared; server on loopback)")
@@ -162,5 +155,19 @@ enum RemoteData {
       }
     }
     return out
+  }
+}
+
+extension RemoteBench {
+  /// A new bucket on `server`, reached as its admin with `concurrency` requests in flight.
+  static func bucket(_ name: String, on server: SeaweedFS, concurrency: Int) throws -> S3Bucket {
+    let configuration = S3Configuration(
+      endpoint: server.endpoint, region: "us-east-1",
+      credentials: S3Credentials(
+        accessKeyID: SeaweedFS.admin.accessKey, secretAccessKey: SeaweedFS.admin.secretKey))
+    let bucket = S3Bucket(
+      name: name, configuration: configuration, options: S3ClientOptions(concurrency: concurrency))
+    try bucket.createBucket()
+    return bucket
   }
 }

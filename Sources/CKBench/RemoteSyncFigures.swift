@@ -16,14 +16,7 @@ struct RemoteSyncFigures {
   ) throws {
     let folder = NSTemporaryDirectory() + "ckbench-remote-" + UUID().uuidString.prefix(8)
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    let configuration = S3Configuration(
-      endpoint: server.endpoint, region: "us-east-1",
-      credentials: S3Credentials(
-        accessKeyID: SeaweedFS.admin.accessKey, secretAccessKey: SeaweedFS.admin.secretKey))
-    let bucket = S3Bucket(
-      name: "bench-sync", configuration: configuration,
-      options: S3ClientOptions(concurrency: concurrency))
-    try bucket.createBucket()
+    let bucket = try RemoteBench.bucket("bench-sync", on: server, concurrency: concurrency)
 
     // One checkpoint of `gib` GiB of float32 in tensors of 64 MiB (1 MiB chunks).
     let store = try Store.create(at: folder + "/push")

@@ -19,17 +19,11 @@ struct ShardedBench: ParsableCommand {
   @Option(help: "GiB of tensor data.") var gib = 2.0
   @Option(help: "Repetitions (the median is reported).") var repeats = 3
   @Option(help: "Ranks (processes) of the sharded save.") var ranks = 4
-  @Option(help: "Folder for the stores and files (on the disk being measured).")
-  var scratch = ".build/bench-scratch"
-  @Option(help: "The ckstore binary (default: beside this one).") var ckstore: String?
-  @Flag(help: "Print JSON instead of a table.") var json = false
+  @OptionGroup var child: ChildProcessOptions
 
   func run() throws {
-    try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-    let binary =
-      ckstore
-      ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-      .appendingPathComponent("ckstore").path
+    let binary = try child.prepare()
+    let scratch = child.scratch
     let bytes = Int(gib * Double(1 << 30))
     let whole = scratch + "/sharded-whole.safetensors"
     let parts = (0..<ranks).map { scratch + "/sharded-part\($0).safetensors" }
@@ -85,7 +79,7 @@ struct ShardedBench: ParsableCommand {
     report.add(
       section, "stored bytes (\(ranks) ranks)", Double(shardedStored) / Double(1 << 20), "MiB",
       baseline: "1 process", Double(singleStored) / Double(1 << 20))
-    if json { try report.printJSON() } else { report.printTable() }
+    if child.json { try report.printJSON() } else { report.printTable() }
   }
 
   private static func spawn(_ path: String, _ arguments: [String]) throws -> Process {
