@@ -15,6 +15,19 @@ enum CLI {
 
   static var binary: URL { CkstoreBinary.url }
 
+  /// Starts `ckstore ARGS` in the background with its output discarded (tests that run several
+  /// at once, or kill one).
+  static func spawn(_ args: [String]) throws -> Process {
+    let p = Process()
+    p.executableURL = binary
+    p.arguments = args
+    p.environment = CkstoreBinary.environment()
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    return p
+  }
+
   /// Runs `ckstore ARGUMENTS` (or `executable`, such as a helper that runs ckstore itself);
   /// `stdoutPath`/`stderrPath` send that stream to a file (such as /dev/full) instead of the
   /// captured pipe.

@@ -22,18 +22,6 @@ import Testing
     ]
   }
 
-  /// Starts `ckstore ARGS` with output discarded.
-  private static func spawn(_ args: [String]) throws -> Process {
-    let p = Process()
-    p.executableURL = CLI.binary
-    p.arguments = args
-    p.environment = CkstoreBinary.environment()
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
-    try p.run()
-    return p
-  }
-
   @Test func sigkillDuringImportLeavesAConsistentStore() throws {
     let box = try Sandbox()
     var rng = SplitMix64(seed: UInt64(Date().timeIntervalSince1970 * 1000))
@@ -50,7 +38,7 @@ import Testing
     for i in 0..<3 {
       try prepare(i)
       let start = Date()
-      let p = try Self.spawn(["import", files[i], "--step", "\(i)", "--store", box.store])
+      let p = try CLI.spawn(["import", files[i], "--step", "\(i)", "--store", box.store])
       p.waitUntilExit()
       durations.append(Date().timeIntervalSince(start))
       try #require(p.terminationStatus == 0)
@@ -73,7 +61,7 @@ import Testing
       let scratchBefore = Set((try? FileManager.default.subpathsOfDirectory(atPath: tmp)) ?? [])
       let delay = Double(rng.next() % 1_000_000) / 1_000_000 * duration
       delays.append(delay)
-      let p = try Self.spawn(["import", files[i], "--step", "\(i)", "--store", box.store])
+      let p = try CLI.spawn(["import", files[i], "--step", "\(i)", "--store", box.store])
       usleep(UInt32(delay * 1_000_000))
       kill(p.processIdentifier, SIGKILL)
       p.waitUntilExit()

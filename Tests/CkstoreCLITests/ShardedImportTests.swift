@@ -39,21 +39,10 @@ import Testing
     var all: [TensorData] { ([emb] + biases).sorted { $0.name < $1.name } }
   }
 
-  private static func spawn(_ args: [String]) throws -> Process {
-    let p = Process()
-    p.executableURL = CLI.binary
-    p.arguments = args
-    p.environment = CkstoreBinary.environment()
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
-    try p.run()
-    return p
-  }
-
   private static func importPart(_ box: Sandbox, _ file: String, _ i: Int, step: Int) throws
     -> Process
   {
-    try spawn(["import", file, "--part", "\(i)/4", "--step", "\(step)", "--store", box.store])
+    try CLI.spawn(["import", file, "--part", "\(i)/4", "--step", "\(step)", "--store", box.store])
   }
 
   @Test func fourProcessesCommitOneCheckpoint() throws {
