@@ -22,36 +22,47 @@ public func ckstore_commit(
     let branch = try argument(branch, "branch")
     let text = message == nil ? "" : try argument(message, "message")
     let sources = try tensorSources(tensors, count)
-    var metrics: [String: Double] = [:]
-    for i in 0..<metricCount {
-      guard let metricNames, let metricValues else {
-        throw StoreError(.invalidArgument, "\(metricCount) metrics but no name or value array")
-      }
-      let name = try argument(metricNames[i], "metric name \(i)")
-      guard metrics.updateValue(metricValues[i], forKey: name) == nil else {
-        throw StoreError(.invalidArgument, "metric '\(name)' is given twice")
-      }
-    }
-    var metadata: [String: String] = [:]
-    for i in 0..<metadataCount {
-      guard let metadataKeys, let metadataValues else {
-        throw StoreError(
-          .invalidArgument, "\(metadataCount) metadata entries but no key or value array")
-      }
-      let key = try argument(metadataKeys[i], "metadata key \(i)")
-      let value = try argument(metadataValues[i], "metadata value of '\(key)'")
-      guard metadata.updateValue(value, forKey: key) == nil else {
-        throw StoreError(.invalidArgument, "metadata key '\(key)' is given twice")
-      }
-    }
+    let (metrics, metadata) = try descriptions(
+      metricNames, metricValues, metricCount, metadataKeys, metadataValues, metadataCount)
     let commit = try store.commit(
       sources, to: branch, step: step, message: text, metrics: metrics, metadata: metadata)
     if let commitID { writeID(commit.id, to: commitID) }
   }
 }
 
+/// A commit's metrics and metadata from the C arrays (names with values, keys with values).
+func descriptions(
+  _ metricNames: UnsafePointer<UnsafePointer<CChar>?>?, _ metricValues: UnsafePointer<Double>?,
+  _ metricCount: Int, _ metadataKeys: UnsafePointer<UnsafePointer<CChar>?>?,
+  _ metadataValues: UnsafePointer<UnsafePointer<CChar>?>?, _ metadataCount: Int
+) throws -> (metrics: [String: Double], metadata: [String: String]) {
+  var metrics: [String: Double] = [:]
+  for i in 0..<metricCount {
+    guard let metricNames, let metricValues else {
+      throw StoreError(.invalidArgument, "\(metricCount) metrics but no name or value array")
+    }
+    let name = try argument(metricNames[i], "metric name \(i)")
+    guard metrics.updateValue(metricValues[i], forKey: name) == nil else {
+      throw StoreError(.invalidArgument, "metric '\(name)' is given twice")
+    }
+  }
+  var metadata: [String: String] = [:]
+  for i in 0..<metadataCount {
+    guard let metadataKeys, let metadataValues else {
+      throw StoreError(
+        .invalidArgument, "\(metadataCount) metadata entries but no key or value array")
+    }
+    let key = try argument(metadataKeys[i], "metadata key \(i)")
+    let value = try argument(metadataValues[i], "metadata value of '\(key)'")
+    guard metadata.updateValue(value, forKey: key) == nil else {
+      throw StoreError(.invalidArgument, "metadata key '\(key)' is given twice")
+    }
+  }
+  return (metrics, metadata)
+}
+
 /// The C tensor descriptions as sources borrowing their memory.
-private func tensorSources(_ tensors: UnsafePointer<ckstore_tensor>?, _ count: Int) throws
+func tensorSources(_ tensors: UnsafePointer<ckstore_tensor>?, _ count: Int) throws
   -> [TensorSource]
 {
   guard count >= 0 else { throw StoreError(.invalidArgument, "tensor count \(count) is negative") }

@@ -259,6 +259,39 @@ int32_t ckstore_fsck(ckstore_store *store, ckstore_fsck_report **report, char **
 /** Frees an fsck report. NULL is ignored. */
 void ckstore_fsck_report_free(ckstore_fsck_report *report);
 
+/**
+ * Saves part `part` (0-based) of `parts` of the sharded checkpoint (`branch`, `step`), run by
+ * each of `parts` processes (ranks) at once (docs/FORMAT.md, "Sharded commits"). The commit
+ * appears when, and only when, every part is durable; a rank killed at any moment leaves none,
+ * and running its save again completes the step. A tensor whose `global_shapes[i]` is not NULL
+ * is a slice of a global tensor of that shape (same rank), placed at `offsets[i]`; the slices of
+ * all parts must tile it exactly, else the last part fails with CKSTORE_E_INVALID_TENSOR naming
+ * the tensor and the ranks. `global_shapes` and `offsets` may be NULL when no tensor is sliced.
+ * The commit's message, metrics and metadata are part 0's. *committed (may be NULL) is 1 when
+ * this call built the commit or found it already there, and then its id is written to
+ * `commit_id` (may be NULL); 0 while other parts are missing. Saving a part again with the same
+ * content succeeds; with other content it fails with CKSTORE_E_INVALID_ARGUMENT.
+ */
+int32_t ckstore_commit_part(ckstore_store *store, const char *branch, int64_t step, int32_t part,
+                            int32_t parts, const char *message, const ckstore_tensor *tensors,
+                            size_t count, const int64_t *const *global_shapes,
+                            const int64_t *const *offsets, const char *const *metric_names,
+                            const double *metric_values, size_t metric_count,
+                            const char *const *metadata_keys, const char *const *metadata_values,
+                            size_t metadata_count, int32_t *committed, char *commit_id,
+                            char **error);
+
+/**
+ * Reads the box at `offset` of extent `extent` (`rank` values each, the tensor's rank) of tensor
+ * `name` of commit `revision` into `buffer`, row-major, which must hold exactly its bytes.
+ * Only the chunks that overlap the box are read and verified (how a rank restores its slice
+ * under another layout); *chunks_decoded and *bytes_decoded (may be NULL) say how many.
+ */
+int32_t ckstore_read_region(ckstore_store *store, const char *revision, const char *name,
+                            int32_t rank, const int64_t *offset, const int64_t *extent,
+                            void *buffer, uint64_t buffer_size, uint64_t *chunks_decoded,
+                            uint64_t *bytes_decoded, char **error);
+
 #ifdef __cplusplus
 }
 #endif

@@ -181,6 +181,18 @@ def _declare(lib):
             i32,
             [handle, ctypes.c_int64, ctypes.c_int64, ctypes.c_char_p, i32, P(GCReport), err],
         ),
+        "ckstore_commit_part": (
+            i32,
+            [handle, ctypes.c_char_p, ctypes.c_int64, i32, i32, ctypes.c_char_p, P(Tensor),
+             ctypes.c_size_t, P(P(ctypes.c_int64)), P(P(ctypes.c_int64)), c_char_pp,
+             P(ctypes.c_double), ctypes.c_size_t, c_char_pp, c_char_pp, ctypes.c_size_t,
+             P(i32), ctypes.c_char_p, err],
+        ),
+        "ckstore_read_region": (
+            i32,
+            [handle, ctypes.c_char_p, ctypes.c_char_p, i32, P(ctypes.c_int64), P(ctypes.c_int64),
+             ctypes.c_void_p, ctypes.c_uint64, P(ctypes.c_uint64), P(ctypes.c_uint64), err],
+        ),
         "ckstore_fsck": (i32, [handle, P(P(FsckReport)), err]),
         "ckstore_fsck_report_free": (None, [P(FsckReport)]),
     }

@@ -51,6 +51,34 @@ def _strings(values):
     return array
 
 
+def _tensor_array(tensors):
+    """The `ckstore_tensor` array of `{name: array}` read in place, with what keeps it alive."""
+    borrowed = [(name, _arrays.borrow(name, value)) for name, value in tensors.items()]
+    array = (_lib.Tensor * max(1, len(borrowed)))()
+    shapes = []
+    for i, (name, b) in enumerate(borrowed):
+        shape = (ctypes.c_int64 * max(1, len(b.shape)))(*b.shape)
+        shapes.append(shape)
+        array[i] = _lib.Tensor(_text(name), b.code, len(b.shape), shape, b.pointer, b.nbytes)
+    return borrowed, array, shapes
+
+
+def _descriptions(metrics, metadata):
+    """The six metric and metadata arguments of `ckstore_commit` and `ckstore_commit_part`."""
+    metrics = dict(metrics or {})
+    metadata = dict(metadata or {})
+    values = (ctypes.c_double * max(1, len(metrics)))(*[float(v) for v in metrics.values()])
+    return (_strings(list(metrics)), values, len(metrics), _strings(list(metadata)),
+            _strings([str(v) for v in metadata.values()]), len(metadata))
+
+
+def _product(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
 @dataclass(frozen=True)
 class TensorInfo:
     """A stored tensor: name, dtype name (`float32`, `bfloat16`, …), shape and byte count."""
@@ -180,24 +208,56 @@ class Store:
         little-endian, PyTorch CPU tensors when contiguous (others are copied once, first). They
         must not change until this returns. Durable when it returns.
         """
-        borrowed = [(name, _arrays.borrow(name, value)) for name, value in tensors.items()]
-        count = len(borrowed)
-        array = (_lib.Tensor * max(1, count))()
-        shapes = []
-        for i, (name, b) in enumerate(borrowed):
-            shape = (ctypes.c_int64 * max(1, len(b.shape)))(*b.shape)
-            shapes.append(shape)
-            array[i] = _lib.Tensor(_text(name), b.code, len(b.shape), shape, b.pointer, b.nbytes)
-        metrics = dict(metrics or {})
-        metadata = dict(metadata or {})
-        values = (ctypes.c_double * max(1, len(metrics)))(*[float(v) for v in metrics.values()])
+        borrowed, array, shapes = _tensor_array(tensors)
+        described = _descriptions(metrics, metadata)
         out = ctypes.create_string_buffer(ID_SIZE)
         _check(lambda e: lib.ckstore_commit(
-            self.handle, _text(branch), int(step), _text(message), array, count,
-            _strings(list(metrics)), values, len(metrics), _strings(list(metadata)),
-            _strings([str(v) for v in metadata.values()]), len(metadata), out, e))
+            self.handle, _text(branch), int(step), _text(message), array, len(borrowed),
+            *described, out, e))
         del borrowed, shapes
         return out.value.decode()
+
+    def commit_part(self, tensors: Mapping[str, object], *, part, parts, step, branch="main",
+                    slices: Optional[Mapping[str, Tuple[Tuple[int, ...], Tuple[int, ...]]]] = None,
+                    message="", metrics: Optional[Mapping[str, float]] = None,
+                    metadata: Optional[Mapping[str, str]] = None) -> Optional[str]:
+        """Saves part `part` of `parts` of the sharded checkpoint (`branch`, `step`), as each of
+        `parts` processes (ranks, e.g. under torchrun) does at once: the commit appears when,
+        and only when, every part is durable, and a rank killed mid-save leaves none.
+
+        `slices` maps a tensor's name to `(global_shape, offset)` when the array is a slice of a
+        larger tensor (rows of an embedding, a column block of a tensor-parallel weight); the
+        slices of all parts must tile it exactly. Other tensors must come from one part, or be
+        equal on all. Returns the commit id when this call completed the set (or found it
+        committed), None while other parts are missing. Message, metrics and metadata are part
+        0's. Saving a part again with the same content succeeds; with other content it raises.
+        """
+        borrowed, array, shapes = _tensor_array(tensors)
+        slices = dict(slices or {})
+        unknown = sorted(set(slices) - {name for name, _ in borrowed})
+        if unknown:
+            raise StoreError(16, f"slices name tensors this part lacks: {', '.join(unknown)}")
+        count = max(1, len(borrowed))
+        globals_, offsets = (ctypes.POINTER(ctypes.c_int64) * count)(), (
+            ctypes.POINTER(ctypes.c_int64) * count)()
+        for i, (name, b) in enumerate(borrowed):
+            if name in slices:
+                shape, offset = slices[name]
+                if len(shape) != len(b.shape) or len(offset) != len(b.shape):
+                    raise StoreError(
+                        16, f"tensor '{name}': a {len(b.shape)}-d slice needs a global shape and "
+                        f"an offset of {len(b.shape)} values, not {tuple(shape)} at {tuple(offset)}")
+                globals_[i] = (ctypes.c_int64 * max(1, len(shape)))(*shape)
+                offsets[i] = (ctypes.c_int64 * max(1, len(offset)))(*offset)
+                shapes += [globals_[i], offsets[i]]
+        described = _descriptions(metrics, metadata)
+        committed = ctypes.c_int32(0)
+        out = ctypes.create_string_buffer(ID_SIZE)
+        _check(lambda e: lib.ckstore_commit_part(
+            self.handle, _text(branch), int(step), int(part), int(parts), _text(message), array,
+            len(borrowed), globals_, offsets, *described, ctypes.byref(committed), out, e))
+        del borrowed, shapes
+        return out.value.decode() if committed.value else None
 
     def resolve(self, rev="HEAD") -> str:
         """The commit id `rev` names (HEAD, branch, tag, id prefix, step-N, BRANCH:step-N, …~N)."""
@@ -257,6 +317,31 @@ class Store:
             (ctypes.c_void_p * max(1, count))(*pointers),
             (ctypes.c_uint64 * max(1, count))(*sizes), count, e))
         return results
+
+    def read_region(self, rev, name, offset, shape, out=None):
+        """Reads the box of `shape` at `offset` of tensor `name` of commit `rev` (row-major) into
+        `out` or a new NumPy array, decoding only the chunks that overlap it: how a rank restores
+        its slice of a sharded checkpoint under another number of ranks. Returns
+        `(array, chunks_decoded, bytes_decoded)`."""
+        info = next((t for t in self.tensors(rev) if t.name == name), None)
+        if info is None:
+            raise StoreError(16, f"commit {self.resolve(rev)[:12]} has no tensor named '{name}'")
+        rank = len(info.shape)
+        if len(offset) != rank or len(shape) != rank:
+            raise StoreError(16, f"tensor '{name}' has {rank} dimensions; the region is "
+                             f"{tuple(shape)} at {tuple(offset)}")
+        if out is None:
+            itemsize = info.nbytes // max(1, _product(info.shape))
+            out = _arrays.empty_numpy(info.code, tuple(shape), _product(shape) * itemsize)
+            pointer, size = out.ctypes.data, out.nbytes
+        else:
+            pointer, size, out = _arrays.writable_target(name, out)
+        chunks, nbytes = ctypes.c_uint64(0), ctypes.c_uint64(0)
+        _check(lambda e: lib.ckstore_read_region(
+            self.handle, _text(rev), _text(name), rank,
+            (ctypes.c_int64 * max(1, rank))(*offset), (ctypes.c_int64 * max(1, rank))(*shape),
+            pointer, size, ctypes.byref(chunks), ctypes.byref(nbytes), e))
+        return out, chunks.value, nbytes.value
 
     def log(self, rev="HEAD", limit=0) -> List[CommitInfo]:
         """First-parent history from `rev`, newest first (limit 0: all)."""
