@@ -49,9 +49,10 @@ extension Store {
 
   /// The `__metadata__` an export of `commit` writes: the commit's metadata, `format: pt` when it
   /// names no format (Hugging Face loaders refuse files without one), and the commit's step,
-  /// message and metrics under `ckstore.` keys, which `ckstore import` reads back.
+  /// message and metrics under `ckstore.` keys, which `ckstore import` reads back. A sharded
+  /// commit's part keys are left out: the file holds whole tensors.
   public static func exportMetadata(_ commit: Commit) -> [String: String] {
-    var metadata = commit.metadata
+    var metadata = commit.metadata.filter { !ShardedMetadataKeys.isSharded($0.key) }
     if metadata["format"] == nil { metadata["format"] = "pt" }
     metadata[CommitMetadataKeys.step] = String(commit.step)
     if !commit.message.isEmpty { metadata[CommitMetadataKeys.message] = commit.message }
@@ -200,12 +201,14 @@ public enum CommitMetadataKeys {
     return "{" + fields.joined(separator: ",") + "}"
   }
 
-  /// Splits exported metadata into the commit fields it records and the rest. Throws
+  /// Splits exported metadata into the commit fields it records and the rest (without a
+  /// sharded commit's part keys, which an import ignores). Throws
   /// `malformedSafetensors` naming `file` when a `ckstore.` value cannot be read.
   public static func split(_ metadata: [String: String], file: String) throws -> (
     step: Int64?, message: String?, metrics: [String: Double], rest: [String: String]
   ) {
-    var rest = metadata
+    // Part keys (in files exported before they were left out) describe the store, not the file.
+    var rest = metadata.filter { !ShardedMetadataKeys.isSharded($0.key) }
     func bad(_ key: String) -> StoreError {
       StoreError(
         .malformedSafetensors, "safetensors file '\(file)': __metadata__ '\(key)' is not valid")

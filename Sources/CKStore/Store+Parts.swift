@@ -34,6 +34,12 @@ public enum ShardedMetadataKeys {
   public static let parts = "ckstore.parts"
   /// `ckstore.part.<I>`: the hex id of part I's tree.
   public static func part(_ index: Int) -> String { "ckstore.part.\(index)" }
+
+  /// Whether `key` is one of these: they describe how the store holds a commit, not the
+  /// checkpoint, so an export leaves them out and an import ignores them.
+  public static func isSharded(_ key: String) -> Bool {
+    key == parts || key.hasPrefix("ckstore.part.")
+  }
 }
 
 extension Store {
@@ -250,6 +256,24 @@ extension Store {
       if landed, (try? partDirectory.remove(branch: branch, step: step)) != nil { removed += 1 }
     }
     return removed
+  }
+
+  /// Removes the part records of unfinished sharded saves of `branch` at steps after `step`
+  /// whose number of parts is not `parts`, and returns those steps with their old N: a job that
+  /// resumes from `step` with `parts` ranks redoes those steps, and the records of its earlier
+  /// layout would refuse its parts. Their objects become garbage for gc. Only for the job that
+  /// owns the branch: a save still running elsewhere would be left pending.
+  public func abandonParts(of branch: String, after step: Int64, notOf parts: Int) throws
+    -> [(step: Int64, parts: Int)]
+  {
+    var abandoned: [(Int64, Int)] = []
+    for (b, s) in try partDirectory.steps() where b == branch && s > step {
+      let records = try partDirectory.records(branch: b, step: s)
+      guard let other = records.keys.first(where: { $0.count != parts }) else { continue }
+      try partDirectory.remove(branch: b, step: s)
+      abandoned.append((s, other.count))
+    }
+    return abandoned.sorted { $0.0 < $1.0 }
   }
 
   /// The trees that part records name: gc roots until their commit lands.

@@ -210,6 +210,31 @@ import Testing
     #expect(try Store.open(at: path).resolve("main").step == 3000)
   }
 
+  /// A job that crashed mid-save with 4 ranks and resumes with 2 abandons the 4-part records of
+  /// the step it redoes (they would refuse its parts) and finishes as one process would.
+  @Test func resumingWithAnotherRankCountAbandonsTheUnfinishedSave() throws {
+    let dir = try TempDir()
+    let path = dir.path("s")
+    let args = Self.args + ["--save-every", "50", "--store", path]
+    try CLI.ok(args + ["--steps", "100", "--ranks", "4"])
+    // What a 4-rank save of step 150 killed after one part leaves: one record of four.
+    let file = dir.path("part.safetensors")
+    try CLI.ok(["export", "main", "-o", file, "--store", path])
+    try CLI.ok(["import", file, "--part", "1/4", "--step", "150", "--store", path])
+    #expect(FileManager.default.fileExists(atPath: path + "/parts/main/150/1-of-4"))
+    let out = try CLI.ok(args + ["--steps", "200", "--ranks", "2"]).stdout
+    #expect(
+      out.contains("abandoning the unfinished 4-part save of step 150: redone with 2 ranks"),
+      "\(out)")
+    #expect(!FileManager.default.fileExists(atPath: path + "/parts/main/150"))
+    try CLI.ok(Self.args + ["--save-every", "50", "--steps", "200", "--store", dir.path("one")])
+    let sharded = try Store.open(at: path)
+    #expect(
+      try sharded.history(from: try sharded.resolve("main").id).map(\.step) == [200, 150, 100, 50])
+    #expect(differences(try state(Store.open(at: dir.path("one"))), try state(sharded)) == [])
+    #expect(try CLI.ok(["fsck", "--store", path]).stdout.contains("OK"))
+  }
+
   @Test func badRankCountsAndPushAreRefused() throws {
     let dir = try TempDir()
     for bad in [["--ranks", "0"], ["--ranks", "257"], ["--ranks", "2", "--push", "s3://b/p"]] {

@@ -186,6 +186,22 @@ import Testing
       })
     #expect(error.message.contains("one of 4 parts"))
   }
+
+  /// A sharded commit's part keys describe the store, not the checkpoint: an export leaves them
+  /// out, and an import of a file that has them (older exports) ignores them, so the copy is an
+  /// ordinary commit and not one that claims part trees it does not have.
+  @Test func partKeysDoNotTravelThroughExportAndImport() throws {
+    let t = try TempStore(chunkSize: 256)
+    let job = Job()
+    for i in 0..<4 { _ = try job.save(t.store, part: i) }
+    let commit = try t.store.resolve("main")
+    #expect(commit.metadata[ShardedMetadataKeys.parts] == "4")
+    let exported = Store.exportMetadata(commit)
+    #expect(!exported.keys.contains { $0.hasPrefix("ckstore.part") }, "\(exported)")
+    let older = exported.merging(commit.metadata) { a, _ in a }
+    let split = try CommitMetadataKeys.split(older, file: "old.safetensors")
+    #expect(split.step == 5 && split.rest.keys.allSatisfy { !ShardedMetadataKeys.isSharded($0) })
+  }
 }
 
 /// Outcomes collected from concurrent ranks.

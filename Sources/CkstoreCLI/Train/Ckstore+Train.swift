@@ -106,7 +106,8 @@ extension Ckstore {
           ranks: ranks, task: task, learningRate: lr, generator: generator, batches: batches,
           store: store, branch: branch, saveInterval: saveEvery,
           retention: RetentionPolicy(
-            keepLast: keepLast, branches: [branch], keepBest: keepBest, keepWithin: keepWithin))
+            keepLast: keepLast, branches: [branch], keepBest: keepBest, keepWithin: keepWithin),
+          say: say)
       } else {
         let remote = try remoteTraining.connect(store)
         saves = try LocalTrainingSaves(

@@ -90,6 +90,7 @@ final class RankTrainingSaves: TrainingSaves {
   private let retention: RetentionPolicy
   private let task: any TrainingTask
   private let setup: (Int, String?) -> RankSetup
+  private let say: (String) -> Void
   private var lastSaved: Int64?
   private var losses: [(step: Int64, loss: Double)] = []
 
@@ -97,7 +98,7 @@ final class RankTrainingSaves: TrainingSaves {
   init(
     ranks: Int, task: any TrainingTask, learningRate: Float, generator: RandomGenerator,
     batches: MinibatchIterator, store: Store, branch: String, saveInterval: Int64,
-    retention: RetentionPolicy
+    retention: RetentionPolicy, say: @escaping (String) -> Void
   ) throws {
     let layout = RankLayout(
       entries: task.model.namedParameters().map {
@@ -112,6 +113,7 @@ final class RankTrainingSaves: TrainingSaves {
     self.branch = branch
     self.saveInterval = saveInterval
     self.retention = retention
+    self.say = say
     lastSaved = try store.head(of: branch).map { try store.commit($0).step }
     setup = { rank, restore in
       RankSetup(
@@ -129,6 +131,13 @@ final class RankTrainingSaves: TrainingSaves {
   func latest() throws -> Commit? { try store.head(of: branch).map { try store.commit($0) } }
 
   func begin(from commit: Commit?) throws {
+    let ranks = workers.layout.ranks
+    for (step, parts) in try store.abandonParts(
+      of: branch, after: commit?.step ?? -1, notOf: ranks)
+    {
+      say(
+        "abandoning the unfinished \(parts)-part save of step \(step): redone with \(ranks) ranks")
+    }
     if let commit {
       // The step, generator and data position are read whole; the workers read their rows.
       let saved = try checkpoint.tensors().map { t in
