@@ -235,6 +235,43 @@ import Testing
     #expect(try CLI.ok(["fsck", "--store", path]).stdout.contains("OK"))
   }
 
+  /// SIGTERM to `train --ranks` (a preemption): every rank saves the step reached, exit 0, and a
+  /// re-run goes on from there.
+  @Test func sigtermHasEveryRankSaveTheStepReached() throws {
+    let dir = try TempDir()
+    let path = dir.path("s")
+    try CLI.ok(["init", path])
+    let args =
+      Self.args + ["--steps", "100000", "--save-every", "5000", "--ranks", "3", "--store", path]
+    let log = URL(fileURLWithPath: dir.path("run"))
+    let process = try CLI.start(args, output: log)
+    var workers: [Int32] = []
+    #expect(
+      Self.wait(20) {
+        workers = Self.children(of: process.processIdentifier); return workers.count == 3
+      })
+    usleep(500_000)
+    kill(process.processIdentifier, SIGTERM)
+    process.waitUntilExit()
+    let out = (try? String(contentsOfFile: log.path + ".out", encoding: .utf8)) ?? ""
+    let err = (try? String(contentsOfFile: log.path + ".err", encoding: .utf8)) ?? ""
+    #expect(process.terminationStatus == 0, "\(err)")
+    let store = try Store.open(at: path)
+    let head = try store.resolve("main")
+    #expect(head.message == "interrupted by SIGTERM at step \(head.step)", "\(head.message)")
+    #expect(head.metadata[ShardedMetadataKeys.parts] == "3")
+    #expect(out.contains("SIGTERM: saved step \(head.step) and stopped"), "\(out)")
+    #expect(Self.wait(10) { workers.allSatisfy(Self.exited) })
+    let rerun = try CLI.ok(
+      Self.args + [
+        "--steps", "\(head.step + 20)", "--save-every", "5000", "--ranks", "2", "--store", path,
+      ])
+    #expect(
+      rerun.stdout.contains("resuming main from step \(head.step) (\(head.id.short))"),
+      "\(rerun.stdout)")
+    #expect(try store.resolve("main").step == head.step + 20)
+  }
+
   @Test func badRankCountsAndPushAreRefused() throws {
     let dir = try TempDir()
     for bad in [["--ranks", "0"], ["--ranks", "257"], ["--ranks", "2", "--push", "s3://b/p"]] {

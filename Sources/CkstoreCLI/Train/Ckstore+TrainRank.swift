@@ -50,7 +50,6 @@ final class RankWorker {
   private var optimizer = Adam(learningRate: .constant(0))
   private var replicas = Checkpoint()
   private var manager: RankCheckpointManager?
-  private var store: Store?
 
   init(channel: RankChannel) {
     self.channel = channel
@@ -111,7 +110,6 @@ final class RankWorker {
     let manager = try RankCheckpointManager(
       checkpoint, store: store, branch: setup.branch, rank: setup.rank,
       worldSize: setup.layout.ranks, slices: slices)
-    self.store = store
     self.manager = manager
     guard let restore = setup.restore else { return try channel.send(RankReply()) }
     guard let id = ObjectID(hex: restore) else {
@@ -147,7 +145,9 @@ final class RankWorker {
 
   /// Saves this rank's part of the checkpoint at the command's step.
   private func save(_ command: RankCommand, _ payload: [UInt8]) throws {
-    guard let manager else { return }
+    guard let manager else {
+      throw StoreError(.invalidArgument, "rank save: a save before the setup")
+    }
     var offset = 0
     var saved: [TensorData] = []
     for t in command.replicated {
