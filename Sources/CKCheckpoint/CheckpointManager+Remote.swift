@@ -7,8 +7,10 @@ import Foundation
 #endif
 
 extension CheckpointManager {
-  /// Gives an empty local branch the remote's: its history, and the newest checkpoint's data.
-  static func seed(_ store: Store, branch: String, from remote: RemoteStore) throws {
+  /// Gives an empty local branch the remote's: its history, and the newest checkpoint's data
+  /// (how a run on a fresh machine resumes from the remote). Does nothing if the branch has
+  /// commits or the remote has none.
+  public static func seed(_ store: Store, branch: String, from remote: RemoteStore) throws {
     // A remote nothing was ever pushed to has nothing to resume from.
     guard try store.head(of: branch) == nil, try remote.hasStore() else { return }
     _ = try Fetch.run(store, from: remote)
@@ -29,8 +31,9 @@ extension CheckpointManager {
 
 /// Pushes a manager's branch in the background, one push at a time: a save while a push runs
 /// asks for one more after it. A failed push is reported as a store warning (the manager's
-/// warning path) and retried with the next save.
-final class BackgroundPusher: @unchecked Sendable {
+/// warning path) and retried with the next save. Used by `CheckpointManager(remote:)` and by
+/// `ckstore train --ranks --push`, whose commits no single manager makes.
+public final class BackgroundPusher: @unchecked Sendable {
   private let store: Store
   private let remote: RemoteStore
   private let branch: String
@@ -40,14 +43,15 @@ final class BackgroundPusher: @unchecked Sendable {
   private var again = false
   private var lastError: Error?
 
-  init(store: Store, remote: RemoteStore, branch: String) {
+  /// A pusher of `branch` of `store` to `remote`; nothing runs until `push()`.
+  public init(store: Store, remote: RemoteStore, branch: String) {
     self.store = store
     self.remote = remote
     self.branch = branch
   }
 
   /// Starts a push of the branch, or asks the running one for another round.
-  func push() {
+  public func push() {
     let start = idle.withLock {
       if running {
         again = true
@@ -86,7 +90,7 @@ final class BackgroundPusher: @unchecked Sendable {
 
   /// Waits for the running push; pushes once more if the last failed; throws if that fails or
   /// `timeout` passes.
-  func finish(timeout: TimeInterval) throws {
+  public func finish(timeout: TimeInterval) throws {
     let deadline = Date().addingTimeInterval(timeout)
     let (finished, failed) = idle.withLock {
       while running, idle.wait(until: deadline) {}

@@ -70,9 +70,6 @@ extension Ckstore {
       if let ranks, !(1...256).contains(ranks) {
         throw ValidationError("--ranks must be between 1 and 256, not \(ranks)")
       }
-      if ranks != nil && remoteTraining.push != nil {
-        throw ValidationError("--ranks and --push cannot be combined yet: push after training")
-      }
     }
 
     /// The store named by --store, $CKSTORE_DIR or discovery; created (at the named path, else
@@ -101,15 +98,15 @@ extension Ckstore {
       let batches = try MinibatchIterator(
         count: task.exampleCount, batchSize: batchSize, seed: seed &+ 1)
       let saves: any TrainingSaves
+      let remote = try remoteTraining.connect(store)
       if let ranks {
         saves = try RankTrainingSaves(
           ranks: ranks, task: task, learningRate: lr, generator: generator, batches: batches,
           store: store, branch: branch, saveInterval: saveEvery,
           retention: RetentionPolicy(
             keepLast: keepLast, branches: [branch], keepBest: keepBest, keepWithin: keepWithin),
-          say: say)
+          remote: remote, say: say)
       } else {
-        let remote = try remoteTraining.connect(store)
         saves = try LocalTrainingSaves(
           task: task, optimizer: Adam(learningRate: .constant(lr)), generator: generator,
           batches: batches

@@ -1,5 +1,6 @@
 import CKCheckpoint
 import CKEngine
+import CKRemote
 import CKStore
 import Foundation
 
@@ -79,7 +80,8 @@ final class LocalTrainingSaves: TrainingSaves {
 /// `ckstore train --ranks N`: this process computes the loss and gradients of the whole model;
 /// N rank workers own the parameters' rows and Adam state, update them and save one sharded
 /// commit per checkpoint (`RankWorkers`). This side keeps the generator and data position, which
-/// every rank saves alike, and applies the retention policy after each commit.
+/// every rank saves alike, applies the retention policy after each commit and, with a remote,
+/// pushes it in the background (an empty branch first resumes from the remote).
 final class RankTrainingSaves: TrainingSaves {
   let checkpoint = Checkpoint()
   let learningRate: Float
@@ -91,6 +93,7 @@ final class RankTrainingSaves: TrainingSaves {
   private let task: any TrainingTask
   private let setup: (Int, String?) -> RankSetup
   private let say: (String) -> Void
+  private let pusher: BackgroundPusher?
   private var lastSaved: Int64?
   private var losses: [(step: Int64, loss: Double)] = []
 
@@ -98,7 +101,7 @@ final class RankTrainingSaves: TrainingSaves {
   init(
     ranks: Int, task: any TrainingTask, learningRate: Float, generator: RandomGenerator,
     batches: MinibatchIterator, store: Store, branch: String, saveInterval: Int64,
-    retention: RetentionPolicy, say: @escaping (String) -> Void
+    retention: RetentionPolicy, remote: RemoteStore?, say: @escaping (String) -> Void
   ) throws {
     let layout = RankLayout(
       entries: task.model.namedParameters().map {
@@ -114,6 +117,8 @@ final class RankTrainingSaves: TrainingSaves {
     self.saveInterval = saveInterval
     self.retention = retention
     self.say = say
+    if let remote { try CheckpointManager.seed(store, branch: branch, from: remote) }
+    pusher = remote.map { BackgroundPusher(store: store, remote: $0, branch: branch) }
     lastSaved = try store.head(of: branch).map { try store.commit($0).step }
     setup = { rank, restore in
       RankSetup(
@@ -177,8 +182,12 @@ final class RankTrainingSaves: TrainingSaves {
           "checkpoint step-\(step) was saved as \(commit.id.short) on '\(branch)', but applying "
             + "retention after it failed: \(error)"))
     }
+    pusher?.push()
     return commit
   }
 
-  func finish() throws { try workers.stop() }
+  func finish() throws {
+    try workers.stop()
+    try pusher?.finish(timeout: 300)
+  }
 }
