@@ -65,17 +65,22 @@ import Testing
     #expect(fsck.contains("OK"), "\(fsck)")
   }
 
-  /// The child processes of `pid` (the rank workers of a coordinator).
+  /// The child processes of `pid` (the rank workers of a coordinator), in the order they were
+  /// started (so by rank): by start time, then pid.
   static func children(of pid: Int32) -> [Int32] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    return entries.compactMap { Int32($0) }.filter { child in
+    let found = entries.compactMap { Int32($0) }.compactMap { child -> (Int32, UInt64)? in
       guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
         let close = stat.lastIndex(of: ")")
-      else { return false }
-      // After "pid (comm)" come the state and the parent's pid.
+      else { return nil }
+      // After "pid (comm)" come the state (field 3), the parent's pid (4), …, the start time (22).
       let fields = stat[stat.index(after: close)...].split(separator: " ")
-      return fields.count > 1 && Int32(fields[1]) == pid
-    }.sorted()
+      guard fields.count > 19, Int32(fields[1]) == pid, let start = UInt64(fields[19]) else {
+        return nil
+      }
+      return (child, start)
+    }
+    return found.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.map(\.0)
   }
 
   /// Whether process `pid` has exited (a zombie nobody has reaped yet counts: a worker whose
