@@ -8,17 +8,19 @@ import Foundation
 struct ShardedBench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "sharded",
-    abstract: "4-rank sharded save vs the same bytes saved by one process.",
+    abstract: "4-rank sharded save vs the same bytes saved by one process; train --ranks vs one.",
     discussion: """
       Data: the `ckbench large` checkpoint (half float32, half bfloat16, trained-like), as one \
       safetensors file for the single process and as 4 files of row slices (placed by \
       ckstore.slice.<name> metadata) for the 4 ranks. Each run starts from an empty store; the \
-      files are read once first so that both sides read them from the page cache.
+      files are read once first so that both sides read them from the page cache. Then \
+      `ckstore train --ranks N` against `ckstore train` in one process, same steps and saves.
       """)
 
   @Option(help: "GiB of tensor data.") var gib = 2.0
   @Option(help: "Repetitions (the median is reported).") var repeats = 3
   @Option(help: "Ranks (processes) of the sharded save.") var ranks = 4
+  @Option(help: "Steps of the `train --ranks` figure (0: skip it).") var trainSteps = 2000
   @OptionGroup var child: ChildProcessOptions
 
   func run() throws {
@@ -69,6 +71,19 @@ struct ShardedBench: ParsableCommand {
     }
     try? FileManager.default.removeItem(atPath: store)
 
+    // `ckstore train --ranks N` against one process, same steps and saves (digits MLP).
+    var rankTraining: [Double] = []
+    var oneProcess: [Double] = []
+    let train = ["train", "--steps", "\(trainSteps)", "--save-every", "\(max(1, trainSteps / 4))"]
+    for _ in 0..<(trainSteps > 0 ? repeats : 0) {
+      try? FileManager.default.removeItem(atPath: store)
+      rankTraining.append(
+        try Child.run(binary, train + ["--ranks", "\(ranks)", "--store", store]).seconds)
+      try? FileManager.default.removeItem(atPath: store)
+      oneProcess.append(try Child.run(binary, train + ["--store", store]).seconds)
+    }
+    try? FileManager.default.removeItem(atPath: store)
+
     var report = BenchReport(machine: BenchReport.machine())
     let section = String(format: "sharded save (%.1f GiB, %d ranks)", gib, ranks)
     let (s, o) = (Timing.medianOf(sharded), Timing.medianOf(single))
@@ -79,6 +94,12 @@ struct ShardedBench: ParsableCommand {
     report.add(
       section, "stored bytes (\(ranks) ranks)", Double(shardedStored) / Double(1 << 20), "MiB",
       baseline: "1 process", Double(singleStored) / Double(1 << 20))
+    if trainSteps > 0 {
+      let training = "train --ranks \(ranks) (digits MLP, \(trainSteps) steps, 4 saves)"
+      report.add(
+        training, "\(ranks) rank workers, wall", Timing.medianOf(rankTraining), "s",
+        baseline: "1 process", Timing.medianOf(oneProcess))
+    }
     if child.json { try report.printJSON() } else { report.printTable() }
   }
 
