@@ -20,12 +20,14 @@ let package = Package(
       name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
     .systemLibrary(
       name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+    .systemLibrary(
+      name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
     // The store: content-addressed tensors, trees, commits, refs. Knows nothing of training.
     .target(name: "CKStore", dependencies: ["CZstd", "CCrypto"]),
     // AVX2/FMA micro-kernels, compiled per function via target attributes (no unsafe flags).
     // Remotes: the S3 client and push/fetch/clone/gc against an object bucket. Needs the store,
     // never the engine.
-    .target(name: "CKRemote", dependencies: ["CKStore", "CCrypto"]),
+    .target(name: "CKRemote", dependencies: ["CKStore", "CCrypto", "CCurl"]),
     .target(name: "CKKernels"),
     // The training engine: tensors, kernels, autodiff, layers, optimizers. Knows nothing of the store.
     .target(

@@ -1,9 +1,5 @@
 import Foundation
 
-#if canImport(FoundationNetworking)
-  import FoundationNetworking
-#endif
-
 /// One S3 request before signing: the bucket-relative key (nil for the bucket itself), query,
 /// extra headers and body.
 struct S3Request {
@@ -21,15 +17,15 @@ struct S3Response {
   var body: Data
 }
 
-/// Sends signed requests over one shared `URLSession` (keep-alive, a connection pool as wide as
-/// the concurrency), synchronously: each call blocks its thread on a semaphore, so callers get
-/// many requests in flight by calling from many threads. Retries 5xx, 429 and connection errors.
+/// Sends signed requests over libcurl (`CurlExchange`: reused easy handles, so connections stay
+/// alive), synchronously: each call blocks its thread, so callers get many requests in flight by
+/// calling from many threads. Retries 5xx, 429 and connection errors.
 final class S3Transport: Sendable {
   let configuration: S3Configuration
   let bucket: String
   let options: S3ClientOptions
   let displayName: String
-  private let session: URLSession
+  private let exchange: CurlExchange
   private let signer: SigV4Signer
 
   init(
@@ -40,15 +36,8 @@ final class S3Transport: Sendable {
     self.options = options
     self.displayName = displayName
     self.signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region)
-    let config = URLSessionConfiguration.ephemeral
-    config.httpMaximumConnectionsPerHost = options.concurrency
-    config.timeoutIntervalForRequest = options.requestTimeout
-    config.urlCache = nil
-    config.httpCookieStorage = nil
-    self.session = URLSession(configuration: config)
+    self.exchange = CurlExchange(timeout: options.requestTimeout)
   }
-
-  deinit { session.finishTasksAndInvalidate() }
 
   /// The URL's host (with port) and encoded path for `key` under the configured addressing.
   func location(key: String?) -> (scheme: String, host: String, path: String) {
@@ -74,7 +63,7 @@ final class S3Transport: Sendable {
     let (scheme, host, path) = location(key: request.key)
     let query = SigV4Signer.canonicalQuery(request.query)
     let urlString = "\(scheme)://\(host)\(path)" + (query.isEmpty ? "" : "?" + query)
-    guard let url = URL(string: urlString) else {
+    guard URL(string: urlString) != nil else {
       throw RemoteError(.invalidRemote, "cannot form a URL for key '\(request.key ?? "")'")
     }
     let payloadHash =
@@ -89,12 +78,9 @@ final class S3Transport: Sendable {
       signer.sign(
         method: request.method, canonicalURI: path, query: request.query, headers: &headers,
         payloadHash: payloadHash, date: Date())
-      var urlRequest = URLRequest(url: url, timeoutInterval: options.requestTimeout)
-      urlRequest.httpMethod = request.method
-      for (name, value) in headers where name != "host" {
-        urlRequest.setValue(value, forHTTPHeaderField: name)
-      }
-      switch perform(urlRequest, body: request.body) {
+      switch exchange.perform(
+        method: request.method, url: urlString, headers: headers, body: request.body)
+      {
       case .success(let response):
         if response.status >= 500 || response.status == 429, attempt + 1 < options.retry.maxAttempts
         {
@@ -102,7 +88,7 @@ final class S3Transport: Sendable {
         }
         return response
       case .failure(let error):
-        lastError = error.localizedDescription
+        lastError = error.description
       }
     }
     throw RemoteError(
@@ -110,35 +96,4 @@ final class S3Transport: Sendable {
       "cannot reach \(displayName) at \(configuration.endpoint.absoluteString) after "
         + "\(options.retry.maxAttempts) attempts (\(lastError))")
   }
-
-  /// One HTTP exchange, blocking until it ends.
-  private func perform(_ request: URLRequest, body: Data?) -> Result<S3Response, Error> {
-    let done = DispatchSemaphore(value: 0)
-    let box = ResultBox()
-    let handler: @Sendable (Data?, URLResponse?, Error?) -> Void = { data, response, error in
-      if let http = response as? HTTPURLResponse, error == nil {
-        var headers: [String: String] = [:]
-        for (k, v) in http.allHeaderFields {
-          if let k = k as? String, let v = v as? String { headers[k.lowercased()] = v }
-        }
-        box.result = .success(
-          S3Response(status: http.statusCode, headers: headers, body: data ?? Data()))
-      } else {
-        box.result = .failure(error ?? URLError(.badServerResponse))
-      }
-      done.signal()
-    }
-    let task =
-      body.map { session.uploadTask(with: request, from: $0, completionHandler: handler) }
-      ?? session.dataTask(with: request, completionHandler: handler)
-    task.resume()
-    done.wait()
-    return box.result!
-  }
-}
-
-/// The completion handler's result, handed to the waiting thread (the semaphore orders the
-/// write before the read).
-private final class ResultBox: @unchecked Sendable {
-  var result: Result<S3Response, Error>?
 }
