@@ -15,7 +15,7 @@ struct RemoteBench: ParsableCommand {
       with authentication on, uploads --gib of random bytes as objects of each size from \
       --concurrency threads sharing one client, then reads them back; each figure is the median \
       of --repeats runs. The first size is also sent and fetched by curl(1) processes \
-      (--aws-sigv4, the same libcurl URLSession uses on Linux) as the HTTP stack's baseline. \
+      (--aws-sigv4, the same libcurl the S3 client drives) as the HTTP stack's baseline. \
       The server runs on the same machine and shares its cores with the client.
       """)
 

@@ -1,9 +1,8 @@
 import CKTestSupport
 import Foundation
 
-/// The same PUTs and GETs made by curl(1) processes with `--aws-sigv4`: libcurl is also what
-/// FoundationNetworking's URLSession runs on Linux, so this separates the client's own cost from
-/// the server's. curl sends `UNSIGNED-PAYLOAD` and so skips the SHA-256 of each body that the
+/// The same PUTs and GETs made by curl(1) processes with `--aws-sigv4`: libcurl is also what the
+/// S3 client runs on (`CurlExchange`), so this separates the client's own cost from the server's. curl sends `UNSIGNED-PAYLOAD` and so skips the SHA-256 of each body that the
 /// ckstore client computes.
 struct RemoteCurlBaseline {
   let server: SeaweedFS
