@@ -64,15 +64,38 @@ final class Lease: @unchecked Sendable {
         throw RemoteError(.leaseHeld, "\(remote.label): another gc holds leases/gc")
       }
     }
-    let pushes = try remote.list("leases/push-").filter(isFresh)
-    if !pushes.isEmpty {
+    let pushes = try remote.list("leases/push-").filter(isFresh).sorted {
+      $0.lastModified < $1.lastModified
+    }
+    if let newest = pushes.last {
       lease.release()
+      let named = pushes.prefix(3).map { describe($0, remote) }.joined(separator: ", ")
+      let more = pushes.count > 3 ? " and \(pushes.count - 3) more" : ""
       throw RemoteError(
         .leaseHeld,
-        "\(remote.label): \(pushes.count) push(es) in progress (leases/push-…); gc changed "
-          + "nothing, run it again later")
+        "\(remote.label): \(pushes.count) push(es) in progress, gc changed nothing: \(named)"
+          + "\(more). A lease whose pusher was killed expires \(Int(ttl / 60)) minutes after it "
+          + "was written (the newest at \(stamp(newest.lastModified.addingTimeInterval(ttl)))); "
+          + "run gc again then")
     }
     return lease
+  }
+
+  /// `leases/push-… (host h, pid p, written …)`: who holds a lease, from its body when it is
+  /// readable, so that a user can tell a live pusher from a killed one.
+  private static func describe(_ object: BucketObject, _ remote: RemoteStore) -> String {
+    var who = ""
+    if let body = (try? remote.get(object.key)) ?? nil,
+      let json = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+      let host = json["host"] as? String, let pid = json["pid"] as? Int
+    {
+      who = "host \(host), pid \(pid), "
+    }
+    return "\(object.key) (\(who)written \(stamp(object.lastModified)))"
+  }
+
+  private static func stamp(_ date: Date) -> String {
+    ISO8601DateFormatter().string(from: date)
   }
 
   /// Rewrites the lease when a third of its lifetime has passed (long pushes and gcs call this

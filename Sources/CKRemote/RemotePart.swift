@@ -80,10 +80,12 @@ public enum RemotePart {
       {
         return head
       }
+      // The records stay: they are what lets a re-run build the commit on the new head.
       throw RemoteError(
         .rejected,
         "\(remote.label) rejected \(refKey) for the sharded commit of step \(any.step): the "
-          + "branch moved to another commit while it was built; nothing was committed")
+          + "branch moved to another commit while it was built; nothing was committed. The "
+          + "\(records.count) part records stay: re-run any part to build it on the new head")
     }
     // Best effort: a re-run ignores the records of a landed step (it finds the commit), and
     // `gc --remote` deletes those a builder killed here leaves.

@@ -36,11 +36,13 @@ final class RemoteGCTests: XCTestCase {
     var runs = 0
     var backedOff = 0
     var pruned = 0
-    // The poll below takes the pusher's one signal when it sees it: only wait again if not.
+    // A successful poll consumes the pusher's signal: only a loop ended by `runs` waits again.
     var pusherDone = false
     while runs < 200 {
-      pusherDone = done.wait(timeout: .now()) == .success
-      if pusherDone { break }
+      if done.wait(timeout: .now()) == .success {
+        pusherDone = true
+        break
+      }
       runs += 1
       do {
         let report = try RemoteGC.run(
@@ -80,9 +82,16 @@ final class RemoteGCTests: XCTestCase {
     try store.commit(RemoteTest.tensors(big: 1, small: 1), to: "main", step: 1)
     _ = try Push.run(store, to: remote, refs: ["main"])
     let lease = remote.prefix + "leases/push-test"
-    _ = try remote.bucket.put(lease, body: Data("{}".utf8), condition: .none)
+    let body = "{\"host\":\"trainer-3\",\"pid\":4242,\"time\":0}\n"
+    _ = try remote.bucket.put(lease, body: Data(body.utf8), condition: .none)
     XCTAssertThrowsError(try RemoteGC.run(remote, policy: RetentionPolicy(keepLast: 1))) {
       XCTAssertEqual(($0 as? RemoteError)?.code, .leaseHeld, "\($0)")
+      // Which lease holds gc off, whose it is and when it expires if its pusher is dead.
+      let message = "\($0)"
+      XCTAssertTrue(
+        message.contains("1 push(es) in progress")
+          && message.contains("leases/push-test (host trainer-3, pid 4242, written 20")
+          && message.contains("expires 10 minutes after it was written"), message)
     }
     XCTAssertNil(try remote.bucket.head(remote.prefix + "leases/gc"), "gc released its lease")
     try remote.bucket.delete(lease)

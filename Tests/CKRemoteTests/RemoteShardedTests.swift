@@ -16,9 +16,10 @@ final class RemoteShardedTests: XCTestCase {
   struct Checkpoint {
     let emb: TensorData
     let biases: [TensorData]
-    let rows = 1024
+    let rows: Int
 
-    init(seed: UInt64) throws {
+    init(seed: UInt64, rows: Int = 1024) throws {
+      self.rows = rows
       emb = try TensorData(
         name: "emb", dtype: .float32, shape: [rows, 256],
         bytes: RemoteTest.bytes(rows * 1024, seed: seed &* 8 &+ 1))
@@ -56,18 +57,6 @@ final class RemoteShardedTests: XCTestCase {
       var out = ["emb": emb.bytes]
       for b in biases { out[b.name] = b.bytes }
       return out
-    }
-  }
-
-  /// Four ranks' local stores, each with `origin` set to the remote at `url`.
-  private func rankStores(_ dir: String, url: String, env: [String: String]) throws -> [String] {
-    try (0..<4).map { i in
-      let path = dir + "/rank\(i)"
-      _ = try Store.create(at: path)
-      let add = try RemoteTest.ckstore(
-        ["remote", "add", "origin", url, "--path-style", "--store", path], environment: env)
-      XCTAssertEqual(add.status, 0, add.err)
-      return path
     }
   }
 
@@ -117,13 +106,6 @@ final class RemoteShardedTests: XCTestCase {
     }
   }
 
-  /// The commit the remote's `main` names, or nil.
-  private func remoteHead(_ remote: RemoteStore) throws -> ObjectID? {
-    try remote.bucket.get(remote.prefix + "refs/heads/main").flatMap {
-      ObjectID(hex: String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .newlines))
-    }
-  }
-
   /// The tensors of the remote commit `id`, fetched into `store` and read whole.
   private func remoteContents(_ store: Store, _ remote: RemoteStore, _ id: ObjectID) throws
     -> (Commit, [String: [UInt8]])
@@ -147,13 +129,13 @@ final class RemoteShardedTests: XCTestCase {
     let env = RemoteTest.environment(server)
     let dir = RemoteTest.folder(self)
     let (remote, url) = try RemoteTest.remote(on: server)
-    let stores = try rankStores(dir, url: url, env: env)
+    let stores = try RemoteTest.rankStores(dir, url: url, env: env)
     let ck = try Checkpoint(seed: 21)
     let files = try (0..<4).map { try ck.writePart($0, in: dir, tag: "a") }
     let ranks = try importRanks(files, stores: stores, step: 7, env: env)
     for p in ranks { p.waitUntilExit() }
     XCTAssertEqual(ranks.map(\.terminationStatus), [0, 0, 0, 0], errors(stores))
-    XCTAssertNotNil(try remoteHead(remote))
+    XCTAssertNotNil(try RemoteTest.head(remote))
     XCTAssertEqual(try remote.bucket.list(prefix: remote.prefix + "parts/").count, 0)
     XCTAssertEqual(try remoteFsck(stores[0], env: env), 0)
     // No local ref moved: the local stores only staged their parts. A fetch shows the commit.
@@ -194,7 +176,7 @@ final class RemoteShardedTests: XCTestCase {
     XCTAssertEqual(try RemoteTest.contents(cloned, try cloned.commit(clonedHead)), ck.contents)
 
     // The same part again: idempotent. Other content for it: refused, naming step and rank.
-    let head = try remoteHead(remote)
+    let head = try RemoteTest.head(remote)
     let again = try RemoteTest.ckstore(
       [
         "import", files[2], "--part", "2/4", "--step", "7", "--remote", "origin", "--store",
@@ -211,7 +193,7 @@ final class RemoteShardedTests: XCTestCase {
       environment: env)
     XCTAssertNotEqual(refused.status, 0)
     XCTAssertTrue(refused.err.contains("rank 2") && refused.err.contains("step 7"), refused.err)
-    XCTAssertEqual(try remoteHead(remote), head)
+    XCTAssertEqual(try RemoteTest.head(remote), head)
   }
 
   func testAGapIsRefusedAndNothingIsOnTheRemoteRef() throws {
@@ -219,7 +201,7 @@ final class RemoteShardedTests: XCTestCase {
     let env = RemoteTest.environment(server)
     let dir = RemoteTest.folder(self)
     let (remote, url) = try RemoteTest.remote(on: server)
-    let stores = try rankStores(dir, url: url, env: env)
+    let stores = try RemoteTest.rankStores(dir, url: url, env: env)
     let ck = try Checkpoint(seed: 23)
     // Part 3 claims rows 800..<1024 with 224 rows: nobody holds rows 768..<800.
     let files =
@@ -243,91 +225,142 @@ final class RemoteShardedTests: XCTestCase {
     XCTAssertNotEqual(r.status, 0)
     XCTAssertTrue(
       r.err.contains("'emb'") && r.err.contains("rows 768..<800 between rank 2 and rank 3"), r.err)
-    XCTAssertNil(try remoteHead(remote))
+    XCTAssertNil(try RemoteTest.head(remote))
     XCTAssertEqual(try remote.bucket.list(prefix: remote.prefix + "refs/").count, 0)
   }
 
-  /// Acceptance 1 on the remote, bounded: `rounds` saves of 4 ranks, one SIGKILLed at a random
-  /// moment of the save in each. Either the remote branch names the complete checkpoint, or it
-  /// did not move and a re-run of the victim completes it (after a `gc --remote --grace 0`, which
-  /// must keep the unfinished parts' objects). Remote fsck after every round.
+  /// Acceptance 1 on the remote: saves of 4 ranks, one SIGKILLed at a random moment of the save
+  /// in each, until 50 kills have landed before the victim finished. Either the remote branch
+  /// names the complete checkpoint, or it did not move and a re-run of the victim completes it
+  /// (after a `gc --remote --grace 0`, which must keep the unfinished parts' objects). The remote
+  /// is fsck'd after every round and every re-run.
+  ///
+  /// The ranks and re-runs stay real processes, so start-up stays inside the kill window. What
+  /// keeps this near two minutes: 256 KiB checkpoints (one 64 KiB chunk a part); fsck and gc
+  /// between rounds run here through `RemoteFsck.run` and `RemoteGC.run`, the very calls of
+  /// `fsck --remote` and `gc --remote` (a process each would add its start-up and nothing it
+  /// checks), and the two commands run as processes once, at the end; and a fresh remote every
+  /// 10 rounds, since a full fsck's cost grows with the history (the first round on each
+  /// creates the branch, by `If-None-Match`).
   func testSigkillOfOneRankNeverYieldsAPartialRemoteCommit() throws {
-    let rounds = 10
+    let kills = 50
+    let roundsPerRemote = 10
+    let rows = 256
     let server = try SeaweedFS.shared()
     let env = RemoteTest.environment(server)
     let dir = RemoteTest.folder(self)
-    let (remote, url) = try RemoteTest.remote(on: server)
-    let stores = try rankStores(dir, url: url, env: env)
-    let verify = try Store.create(at: dir + "/verify")
+    var remotes = 0
+    /// A fresh remote, rank stores with `origin` set to it, and a store to verify it from.
+    func freshRemote() throws -> (RemoteStore, [String], Store) {
+      remotes += 1
+      let folder = dir + "/remote\(remotes)"
+      try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+      let (remote, url) = try RemoteTest.remote(on: server)
+      let stores = try RemoteTest.rankStores(folder, url: url, env: env)
+      return (remote, stores, try Store.create(at: folder + "/verify"))
+    }
+    var (remote, stores, verify) = try freshRemote()
     var rng = SystemRandomNumberGenerator()
     var durations: [Double] = []
     var previous: ObjectID? = nil
     for step in 0..<3 {
-      let ck = try Checkpoint(seed: 300 + UInt64(step))
+      let ck = try Checkpoint(seed: 300 + UInt64(step), rows: rows)
       let files = try (0..<4).map { try ck.writePart($0, in: dir, tag: "s\(step)") }
       let start = Date()
       let ranks = try importRanks(files, stores: stores, step: step, env: env)
       for p in ranks { p.waitUntilExit() }
       durations.append(Date().timeIntervalSince(start))
-      XCTAssertEqual(ranks.map(\.terminationStatus), [0, 0, 0, 0])
-      previous = try remoteHead(remote)
+      XCTAssertEqual(ranks.map(\.terminationStatus), [0, 0, 0, 0], errors(stores))
+      previous = try RemoteTest.head(remote)
     }
     let duration = durations.sorted()[1]
     var (noCommit, landedAnyway, finished) = (0, 0, 0)
     var victims = Set<Int32>()
+    // Where a round's time goes, for the printed line.
+    var spent: [String: Double] = [:]
+    var clock = Date()
+    func lap(_ phase: String) {
+      spent[phase, default: 0] += Date().timeIntervalSince(clock)
+      clock = Date()
+    }
     let started = Date()
-    for k in 0..<rounds {
+    var k = 0
+    while noCommit + landedAnyway < kills, k < 3 * kills {
+      defer { k += 1 }
+      if k > 0, k % roundsPerRemote == 0 {
+        (remote, stores, verify) = try freshRemote()
+        previous = nil
+      }
       let step = 3 + k
-      let ck = try Checkpoint(seed: 300 + UInt64(step))
+      let ck = try Checkpoint(seed: 300 + UInt64(step), rows: rows)
       let files = try (0..<4).map { try ck.writePart($0, in: dir, tag: "s\(step)") }
       let victim = Int.random(in: 0..<4, using: &rng)
       let delay = Double.random(in: 0..<duration, using: &rng)
+      lap("setup")
       let ranks = try importRanks(files, stores: stores, step: step, env: env)
       usleep(UInt32(delay * 1_000_000))
       kill(ranks[victim].processIdentifier, SIGKILL)
       for p in ranks { p.waitUntilExit() }
+      lap("save")
       for (i, p) in ranks.enumerated() where i != victim {
-        XCTAssertEqual(p.terminationStatus, 0, "round \(k): rank \(i)")
+        XCTAssertEqual(p.terminationStatus, 0, "round \(k): rank \(i): \(errors(stores))")
       }
       let killed = ranks[victim].terminationReason == .uncaughtSignal
       victims.insert(ranks[victim].processIdentifier)
-      XCTAssertEqual(
-        try remoteFsck(stores[0], env: env), 0, "round \(k) (rank \(victim), \(delay) s)")
-      let now = try remoteHead(remote)
+      try assertClean(remote, "round \(k) (rank \(victim) killed at \(delay) s)")
+      lap("fsck")
+      let now = try RemoteTest.head(remote)
       if now != previous {
         if killed { landedAnyway += 1 } else { finished += 1 }
       } else {
         XCTAssertTrue(killed, "round \(k): rank \(victim) finished but no commit appeared")
         noCommit += 1
         try removeLeases(of: victims, remote)
-        let gc = try RemoteTest.ckstore(
-          ["gc", "--remote", "origin", "--grace", "0", "--store", stores[0]], environment: env)
-        XCTAssertEqual(gc.status, 0, gc.err)
+        let gc = try RemoteGC.run(
+          RemoteTest.reconnect(remote), policy: RetentionPolicy(), grace: 0)
+        XCTAssertEqual(gc.prunedCommits, [], "round \(k)")
+        lap("gc")
         let rerun = try RemoteTest.ckstore(
           [
             "import", files[victim], "--part", "\(victim)/4", "--step", "\(step)", "--remote",
             "origin", "--store", stores[victim],
           ], environment: env)
         XCTAssertEqual(rerun.status, 0, "round \(k) re-run: \(rerun.err)")
-        XCTAssertEqual(try remoteFsck(stores[0], env: env), 0, "round \(k) after the re-run")
+        lap("re-run")
+        try assertClean(remote, "round \(k) after the re-run")
+        lap("fsck")
       }
-      let head = try XCTUnwrap(try remoteHead(remote), "round \(k)")
+      let head = try XCTUnwrap(try RemoteTest.head(remote), "round \(k)")
       let (c, contents) = try remoteContents(verify, remote, head)
       XCTAssertEqual(c.step, Int64(step), "round \(k)")
       XCTAssertEqual(c.parents, previous.map { [$0] } ?? [], "round \(k)")
       XCTAssertTrue(contents == ck.contents, "round \(k): the commit is not the whole checkpoint")
       previous = head
+      lap("verify")
     }
+    let elapsed = Date().timeIntervalSince(started)
+    XCTAssertEqual(noCommit + landedAnyway, kills, "after \(k) rounds")
     try removeLeases(of: victims, remote)
     let gc = try RemoteTest.ckstore(
       ["gc", "--remote", "origin", "--grace", "0", "--store", stores[0]], environment: env)
     XCTAssertEqual(gc.status, 0, gc.err)
     XCTAssertEqual(try remote.bucket.list(prefix: remote.prefix + "parts/").count, 0)
     XCTAssertEqual(try remoteFsck(stores[0], env: env), 0)
+    let phases = ["save", "fsck", "gc", "re-run", "verify", "setup"].map {
+      "\($0) \(String(format: "%.1f", spent[$0] ?? 0)) s"
+    }
     print(
-      "[remote sharded sigkill] a 4-rank save of 1 MiB to SeaweedFS takes "
-        + "\(String(format: "%.0f", duration * 1000)) ms; \(rounds) kills: \(noCommit) left no "
-        + "commit (re-run completed it), \(landedAnyway) after the victim's part was durable, "
-        + "\(finished) too late; \(String(format: "%.0f", Date().timeIntervalSince(started))) s")
+      "[remote sharded sigkill] a 4-rank save of \(rows) KiB to SeaweedFS takes "
+        + "\(String(format: "%.0f", duration * 1000)) ms; \(k) rounds on \(remotes) remotes, "
+        + "\(noCommit + landedAnyway) kills before the victim finished: \(noCommit) left no "
+        + "commit (re-run completed it), \(landedAnyway) after the victim's part was durable; "
+        + "\(finished) rounds the victim finished first; "
+        + "\(String(format: "%.0f", elapsed)) s (" + phases.joined(separator: ", ") + ")")
+  }
+
+  /// Fails the test, listing the problems, unless a remote fsck of `remote` is clean.
+  private func assertClean(_ remote: RemoteStore, _ context: String) throws {
+    let report = try RemoteFsck.run(RemoteTest.reconnect(remote))
+    XCTAssertTrue(report.isClean, "\(context): \(report.problems.map(\.message))")
   }
 }

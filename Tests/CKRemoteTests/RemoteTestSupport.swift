@@ -58,6 +58,26 @@ enum RemoteTest {
     RemoteStore(name: remote.name, bucket: remote.bucket, prefix: remote.prefix)
   }
 
+  /// Four ranks' local stores under `dir` (`rank0` … `rank3`), each with `origin` set to the
+  /// remote at `url`, as ranks on separate machines have.
+  static func rankStores(_ dir: String, url: String, env: [String: String]) throws -> [String] {
+    try (0..<4).map { i in
+      let path = dir + "/rank\(i)"
+      _ = try Store.create(at: path)
+      let add = try ckstore(
+        ["remote", "add", "origin", url, "--path-style", "--store", path], environment: env)
+      XCTAssertEqual(add.status, 0, add.err)
+      return path
+    }
+  }
+
+  /// The commit the remote's `branch` names, read straight from the bucket; nil when absent.
+  static func head(_ remote: RemoteStore, branch: String = "main") throws -> ObjectID? {
+    try remote.bucket.get(remote.prefix + "refs/heads/" + branch).flatMap {
+      ObjectID(hex: String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .newlines))
+    }
+  }
+
   /// The environment a child `ckstore` needs to reach `server` as the admin.
   static func environment(_ server: SeaweedFS, secret: String = SeaweedFS.admin.secretKey)
     -> [String: String]

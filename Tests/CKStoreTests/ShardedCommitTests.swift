@@ -174,6 +174,39 @@ import Testing
     #expect(try t.store.readTensor(named: "emb", in: six).bytes == job.emb.bytes)
   }
 
+  /// The local counterpart of the remote's moved-branch cases: the builder holds the branch's
+  /// writer lock, so the branch never moves inside a build (no `rejected` here). A commit made
+  /// between the parts, and one made by a writer the builder waits for, are both below it.
+  @Test func commitsMadeBeforeTheBuildAreTheShardedCommitsAncestors() throws {
+    let t = try TempStore(chunkSize: 256)
+    let job = Job()
+    for i in 0..<3 { _ = try job.save(t.store, part: i) }
+    let between = try t.store.commit([job.scale], to: "main", step: 3)
+    let writer = try t.store.writer(branch: "main")
+    let extra = job.bias(7)
+    let held = LockedCommit()
+    let done = DispatchSemaphore(value: 0)
+    Thread {
+      // The last part completes the set while this writer holds the branch.
+      usleep(200_000)
+      held.set(Result { try writer.commit([extra], step: 4) })
+      writer.close()
+      done.signal()
+    }.start()
+    let outcome = try job.save(t.store, part: 3)
+    done.wait()
+    let plain = try #require(try held.value?.get())
+    guard case .committed(let commit) = outcome else {
+      Issue.record("the last part did not commit")
+      return
+    }
+    #expect(plain.parents == [between.id])
+    #expect(commit.parents == [plain.id] && commit.step == 5)
+    #expect(try t.store.head(of: "main") == commit.id)
+    #expect(try t.store.readTensor(named: "emb", in: commit).bytes == job.emb.bytes)
+    #expect(try t.store.fsck().isClean)
+  }
+
   @Test func aPartOfAnotherCountIsRefused() throws {
     let t = try TempStore(chunkSize: 256)
     let job = Job()
@@ -210,4 +243,12 @@ final class LockedOutcomes: @unchecked Sendable {
   private var results: [Result<PartOutcome, Error>] = []
   func add(_ r: Result<PartOutcome, Error>) { lock.withLock { results.append(r) } }
   var all: [Result<PartOutcome, Error>] { lock.withLock { results } }
+}
+
+/// A commit made on another thread.
+final class LockedCommit: @unchecked Sendable {
+  private let lock = NSLock()
+  private var result: Result<Commit, Error>?
+  func set(_ r: Result<Commit, Error>) { lock.withLock { result = r } }
+  var value: Result<Commit, Error>? { lock.withLock { result } }
 }
