@@ -83,6 +83,19 @@ import Testing
     return found.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.map(\.0)
   }
 
+  /// Starts `ckstore ARGS` (a `train --ranks` run) with its output in `output`.out/.err, and
+  /// returns it once its `ranks` workers are running, with their pids by rank.
+  static func start(_ args: [String], ranks: Int, output: String) throws -> (Process, [Int32]) {
+    let process = try CLI.start(args, output: URL(fileURLWithPath: output))
+    var workers: [Int32] = []
+    let started = wait(20) {
+      workers = children(of: process.processIdentifier)
+      return workers.count == ranks
+    }
+    try #require(started, "\(ranks) rank workers did not start")
+    return (process, workers)
+  }
+
   /// Whether process `pid` has exited (a zombie nobody has reaped yet counts: a worker whose
   /// coordinator died is reparented, and the container's init may not reap it).
   static func exited(_ pid: Int32) -> Bool {
@@ -117,13 +130,8 @@ import Testing
     var rng = SystemRandomNumberGenerator()
     var (midSave, other) = (0, 0)
     for round in 0..<6 {
-      let process = try CLI.start(
-        args + ["--store", path], output: URL(fileURLWithPath: dir.path("round\(round)")))
-      var workers: [Int32] = []
-      #expect(
-        Self.wait(20) {
-          workers = Self.children(of: process.processIdentifier); return workers.count == 4
-        })
+      let (process, workers) = try Self.start(
+        args + ["--store", path], ranks: 4, output: dir.path("round\(round)"))
       let store = try Store.open(at: path)
       let before = try store.head(of: "main").map { try store.commit($0).step } ?? 0
       // Wait for a save of a later step to be under way: some rank's record is there.
@@ -198,12 +206,7 @@ import Testing
     try CLI.ok(["init", path])
     let args =
       Self.args + ["--steps", "3000", "--save-every", "50", "--ranks", "3", "--store", path]
-    let process = try CLI.start(args, output: URL(fileURLWithPath: dir.path("run")))
-    var workers: [Int32] = []
-    #expect(
-      Self.wait(20) {
-        workers = Self.children(of: process.processIdentifier); return workers.count == 3
-      })
+    let (process, workers) = try Self.start(args, ranks: 3, output: dir.path("run"))
     #expect(Self.wait(30) { FileManager.default.fileExists(atPath: path + "/refs/heads/main") })
     kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()
@@ -249,12 +252,7 @@ import Testing
     let args =
       Self.args + ["--steps", "100000", "--save-every", "5000", "--ranks", "3", "--store", path]
     let log = URL(fileURLWithPath: dir.path("run"))
-    let process = try CLI.start(args, output: log)
-    var workers: [Int32] = []
-    #expect(
-      Self.wait(20) {
-        workers = Self.children(of: process.processIdentifier); return workers.count == 3
-      })
+    let (process, workers) = try Self.start(args, ranks: 3, output: log.path)
     usleep(500_000)
     kill(process.processIdentifier, SIGTERM)
     process.waitUntilExit()
