@@ -199,17 +199,11 @@ public final class CheckpointManager: @unchecked Sendable {
       metricLog.putBack(request.series)
       throw error
     }
-    do {
+    let policy = RetentionPolicy(
+      keepLast: maxToKeep, keepEvery: keepEvery, branches: [branch], keepBest: keepBest,
+      keepWithin: keepWithin)
+    store.retain(afterSaving: commit, on: branch, policy) {
       checkpoint.remember(try store.tensors(in: commit), versions: request.snapshot.versions)
-      let policy = RetentionPolicy(
-        keepLast: maxToKeep, keepEvery: keepEvery, branches: [branch], keepBest: keepBest,
-        keepWithin: keepWithin)
-      if try !store.commitsToPrune(policy).isEmpty { _ = try store.gc(policy: policy) }
-    } catch {
-      store.report(
-        StoreWarning(
-          "checkpoint step-\(request.step) was saved as \(commit.id.short) on '\(branch)', but "
-            + "applying retention after it failed: \(error)"))
     }
     pusher?.push()
     return SavedCheckpoint(commit: commit)

@@ -103,6 +103,25 @@ extension Store {
       .sorted { $0.step < $1.step }
   }
 
+  /// Applies `policy` once a checkpoint is saved as `commit` on `branch`, after `first` (what the
+  /// saver does with the saved commit): a gc runs only when the policy prunes something, since
+  /// most saves prune nothing and a gc walks every live object. A failure of either is reported
+  /// as a warning naming the checkpoint, not thrown: the checkpoint is durable either way.
+  public func retain(
+    afterSaving commit: Commit, on branch: String, _ policy: RetentionPolicy,
+    first: () throws -> Void = {}
+  ) {
+    do {
+      try first()
+      if try !commitsToPrune(policy).isEmpty { _ = try gc(policy: policy) }
+    } catch {
+      report(
+        StoreWarning(
+          "checkpoint step-\(commit.step) was saved as \(commit.id.short) on '\(branch)', but "
+            + "applying retention after it failed: \(error)"))
+    }
+  }
+
   /// Marks the commits the policy drops as pruned (their data is freed by the next `gc`); returns
   /// them. Their metadata stays in `log`.
   @discardableResult

@@ -91,6 +91,8 @@ final class RankTrainingSaves: TrainingSaves {
   private let saveInterval: Int64
   private let retention: RetentionPolicy
   private let task: any TrainingTask
+  /// The model's parameters by name, which the workers' rows are pasted into.
+  private let parameters: [String: Parameter]
   private let setup: (Int, String?) -> RankSetup
   private let say: (String) -> Void
   private let pusher: BackgroundPusher?
@@ -103,11 +105,13 @@ final class RankTrainingSaves: TrainingSaves {
     batches: MinibatchIterator, store: Store, branch: String, saveInterval: Int64,
     retention: RetentionPolicy, remote: RemoteStore?, say: @escaping (String) -> Void
   ) throws {
+    let named = task.model.namedParameters()
     let layout = RankLayout(
-      entries: task.model.namedParameters().map {
+      entries: named.map {
         RankLayout.Entry(
           name: $0.name, shape: $0.parameter.shape, trainable: $0.parameter.isTrainable)
       }, ranks: ranks)
+    parameters = Dictionary(uniqueKeysWithValues: named.map { ($0.name, $0.parameter) })
     try checkpoint.track(generator, as: "rng")
     try checkpoint.track(batches, as: "data")
     self.task = task
@@ -126,11 +130,6 @@ final class RankTrainingSaves: TrainingSaves {
         exampleCount: batches.count, batchSize: batches.batchSize, restore: restore)
     }
     workers = try RankWorkers(layout: layout)
-  }
-
-  /// The model's parameters by name, which the workers' rows are pasted into.
-  private var parameters: [String: Parameter] {
-    Dictionary(uniqueKeysWithValues: task.model.namedParameters().map { ($0.name, $0.parameter) })
   }
 
   func latest() throws -> Commit? { try store.head(of: branch).map { try store.commit($0) } }
@@ -174,14 +173,7 @@ final class RankTrainingSaves: TrainingSaves {
     lastSaved = step
     losses = []
     let commit = try store.commit(id)
-    do {
-      if try !store.commitsToPrune(retention).isEmpty { _ = try store.gc(policy: retention) }
-    } catch {
-      store.report(
-        StoreWarning(
-          "checkpoint step-\(step) was saved as \(commit.id.short) on '\(branch)', but applying "
-            + "retention after it failed: \(error)"))
-    }
+    store.retain(afterSaving: commit, on: branch, retention)
     pusher?.push()
     return commit
   }
