@@ -15,16 +15,21 @@ import Foundation
 final class RankWorkers {
   /// The split of the model.
   let layout: RankLayout
+  /// What each rank owns (`layout.pieces(of:)`), by rank, and by rank and parameter name.
+  private let pieces: [[RankLayout.Piece]]
+  private let piecesByName: [[String: RankLayout.Piece]]
   private var processes: [Process] = []
   private var channels: [RankChannel] = []
-  private var inputs: [Pipe] = []
-  private var outputs: [Pipe] = []
+  /// The pipes behind `channels`, kept alive: their file handles close the descriptors when freed.
+  private var pipes: [(input: Pipe, output: Pipe)] = []
   /// What the workers are doing, for the error that names a dead one.
   private var doing = "starting"
 
   /// Starts `layout.ranks` workers of the executable running now.
   init(layout: RankLayout) throws {
     self.layout = layout
+    pieces = (0..<layout.ranks).map(layout.pieces(of:))
+    piecesByName = pieces.map { Dictionary(uniqueKeysWithValues: $0.map { ($0.entry.name, $0) }) }
     signal(SIGPIPE, SIG_IGN)
     let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
     for _ in 0..<layout.ranks {
@@ -37,8 +42,7 @@ final class RankWorkers {
       process.standardOutput = output
       try process.run()
       processes.append(process)
-      inputs.append(input)
-      outputs.append(output)
+      pipes.append((input, output))
       channels.append(
         RankChannel(
           input: output.fileHandleForReading.fileDescriptor,
@@ -46,17 +50,13 @@ final class RankWorkers {
     }
   }
 
-  /// The workers' process ids, by rank.
-  var processIdentifiers: [Int32] { processes.map(\.processIdentifier) }
-
   /// Sends each worker its setup: its initial slices of `model`'s parameters, or the commit to
   /// restore its share from — then pastes the restored slices into `model`.
   func start(_ setup: (Int) -> RankSetup, model: [String: Parameter]) throws {
     doing = "setting up"
     let restoring = setup(0).restore != nil
     for rank in 0..<layout.ranks {
-      let pieces = layout.pieces(of: rank)
-      let initial = restoring ? [] : Self.cut(pieces, from: { model[$0]!.value })
+      let initial = restoring ? [] : Self.cut(pieces[rank], from: { model[$0]!.value })
       try send(rank, setup(rank), payload: initial)
     }
     try receiveSlices(into: model)
@@ -67,10 +67,10 @@ final class RankWorkers {
   func step(_ gradients: [String: Tensor], model: [String: Parameter]) throws {
     doing = "an update"
     for rank in 0..<layout.ranks {
-      let pieces = layout.pieces(of: rank).filter { gradients[$0.entry.name] != nil }
+      let updated = pieces[rank].filter { gradients[$0.entry.name] != nil }
       try send(
-        rank, RankCommand(kind: .step, names: pieces.map(\.entry.name)),
-        payload: Self.cut(pieces, from: { gradients[$0]! }))
+        rank, RankCommand(kind: .step, names: updated.map(\.entry.name)),
+        payload: Self.cut(updated, from: { gradients[$0]! }))
     }
     try receiveSlices(into: model)
   }
@@ -117,12 +117,6 @@ final class RankWorkers {
     }
   }
 
-  /// Closes every worker's input (they exit on it) and waits for them; for error paths.
-  func abandon() {
-    for input in inputs { try? input.fileHandleForWriting.close() }
-    for process in processes { process.waitUntilExit() }
-  }
-
   private func send(_ rank: Int, _ header: some Encodable, payload: [UInt8] = []) throws {
     do {
       try channels[rank].send(header, payload: payload)
@@ -151,11 +145,9 @@ final class RankWorkers {
     var whole: [String: [Float]] = [:]
     for rank in 0..<layout.ranks {
       let (reply, payload) = try receive(rank)
-      let pieces = Dictionary(
-        uniqueKeysWithValues: layout.pieces(of: rank).map { ($0.entry.name, $0) })
       var offset = 0
       for name in reply.names {
-        guard let piece = pieces[name], let parameter = model[name] else {
+        guard let piece = piecesByName[rank][name], let parameter = model[name] else {
           throw StoreError(.io, "rank \(rank) sent rows of '\(name)', which it does not own")
         }
         let size = piece.elements.count * 4
