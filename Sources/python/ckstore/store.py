@@ -1,6 +1,7 @@
 """The store: open or create, commit arrays in place, read into buffers, history, gc, fsck."""
 
 import ctypes
+import math
 import os
 import threading
 from dataclasses import dataclass, field
@@ -70,13 +71,6 @@ def _descriptions(metrics, metadata):
     values = (ctypes.c_double * max(1, len(metrics)))(*[float(v) for v in metrics.values()])
     return (_strings(list(metrics)), values, len(metrics), _strings(list(metadata)),
             _strings([str(v) for v in metadata.values()]), len(metadata))
-
-
-def _product(shape):
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 @dataclass(frozen=True)
@@ -331,8 +325,8 @@ class Store:
             raise StoreError(16, f"tensor '{name}' has {rank} dimensions; the region is "
                              f"{tuple(shape)} at {tuple(offset)}")
         if out is None:
-            itemsize = info.nbytes // max(1, _product(info.shape))
-            out = _arrays.empty_numpy(info.code, tuple(shape), _product(shape) * itemsize)
+            itemsize = info.nbytes // max(1, math.prod(info.shape))
+            out = _arrays.empty_numpy(info.code, tuple(shape), math.prod(shape) * itemsize)
             pointer, size = out.ctypes.data, out.nbytes
         else:
             pointer, size, out = _arrays.writable_target(name, out)
